@@ -1,0 +1,104 @@
+"""Reverse-mode autodiff: order the graph, then apply the chain rule one edge at a time.
+
+Everything here is iterative (no recursion, so a chain of a million nodes is fine) and
+deterministic: the order depends only on the graph's structure and each node's parent
+order, never on set iteration or object ids, so gradients are the same bit for bit in
+every process.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from .context import STATE
+from .ops import FloatMath
+from .value import Value, as_float, describe
+
+__all__ = ["topological_order", "backward", "zero_grad"]
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every Value `root` depends on, parents before children, `root` last.
+
+    A depth-first post-order over `_parents` in argument order. Leaves are placed when
+    first reached, which keeps the order valid and saves a stack frame per leaf.
+    """
+    order: list[Value] = []
+    if not root._parents:
+        return [root]
+    seen = {root}
+    stack = [(root, iter(root._parents))]
+    push, pop, emit, mark = stack.append, stack.pop, order.append, seen.add
+    while stack:
+        node, pending = stack[-1]
+        for parent in pending:
+            if parent not in seen:
+                mark(parent)
+                if parent._parents:
+                    push((parent, iter(parent._parents)))
+                    break
+                emit(parent)
+        else:
+            pop()
+            emit(node)
+    return order
+
+
+def backward(root: Value, grad: float = 1.0, *, create_graph: bool = False) -> None:
+    """Set `.grad` of everything `root` depends on to d(root)/d(it), scaled by `grad`.
+
+    Leaves accumulate into their existing `.grad` (zero them between steps, as in
+    PyTorch); interior nodes are reset first, so they hold this call's gradient only and
+    a second call never double-counts through them. With `create_graph=True` each grad
+    is itself a Value built from the op table's partials, so it can be differentiated
+    again (see `engine.higher`).
+    """
+    seed = as_float(grad, "backward seed")
+    order = topological_order(root)
+    if create_graph:
+        from .higher import backward_graph
+
+        backward_graph(order, seed)
+        return
+    for node in order:
+        if node._op is not None:
+            node.grad = 0.0
+    root.grad += seed
+    partials_of = FloatMath
+    check = STATE.anomaly
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        g = node.grad
+        parents = node._parents
+        if len(parents) == 2:  # the common case, unrolled
+            a, b = parents
+            da, db = op.partials(partials_of, node.data, a.data, b.data)
+            a.grad += g * da
+            b.grad += g * db
+        elif len(parents) == 1:
+            a = parents[0]
+            a.grad += g * op.partials(partials_of, node.data, a.data)[0]
+        else:
+            local = op.partials(partials_of, node.data, *[p.data for p in parents])
+            for parent, d in zip(parents, local):
+                parent.grad += g * d
+        if check:
+            _check_finite(node, parents)
+
+
+def _check_finite(node: Value, parents: tuple[Value, ...]) -> None:
+    for parent in parents:
+        if not math.isfinite(parent.grad):
+            raise FloatingPointError(
+                f"anomaly in backward: the gradient flowing from {node._op.name}"
+                f"({', '.join(map(describe, parents))}) into {describe(parent)} is {parent.grad!r}"
+            )
+
+
+def zero_grad(roots: Iterable[Value]) -> None:
+    """Set `.grad` to 0 on every Value that any of `roots` depends on."""
+    for root in roots:
+        for node in topological_order(root):
+            node.grad = 0.0

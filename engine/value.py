@@ -1,0 +1,307 @@
+"""`Value`: one scalar in a computation, and the node of the graph it leaves behind.
+
+Every op on Values makes a new Value that remembers its op (an entry of the op table) and
+its parents. There are no per-node closures and no references from parents to children,
+so a graph holds no reference cycles: dropping the output frees the whole graph at once
+through reference counting, without waiting for the cyclic garbage collector.
+
+Equality is identity (Values are hashable graph nodes); `<`, `<=`, `>`, `>=` compare data.
+"""
+from __future__ import annotations
+
+import decimal
+import math
+import numbers
+from typing import Iterable, Union
+
+from . import ops
+from .context import STATE
+from .ops import Op
+
+__all__ = ["Value", "Number", "as_float", "apply"]
+
+Number = Union[int, float, numbers.Real]
+ARITHMETIC_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
+
+
+def as_float(x: object, what: str = "value") -> float:
+    """Turn any real number (int, float, Fraction, Decimal, numpy scalar) into a float.
+
+    bool is refused: `True * w` is almost always a bug, not arithmetic.
+    """
+    if type(x) is float:
+        return x
+    if isinstance(x, (bool,)) or type(x).__name__ == "bool_":
+        raise TypeError(f"{what} must be a real number, got a bool ({x!r})")
+    if isinstance(x, (numbers.Real, decimal.Decimal)):
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{what} {x!r} is too large for a float") from None
+    if isinstance(x, numbers.Complex):
+        raise TypeError(f"{what} must be a real number, got the complex number {x!r}")
+    raise TypeError(f"{what} must be a real number, got {type(x).__name__} ({x!r:.60})")
+
+
+def describe(v: "Value") -> str:
+    """How error messages name an operand: its label if it has one, and its data."""
+    return f"{v.label}={v.data!r}" if v.label else repr(v.data)
+
+
+class Value:
+    """A scalar that records how it was computed, so gradients can flow back through it.
+
+    `data` is the number, `grad` the derivative of the last `backward()` output with
+    respect to it, `label` an optional name used by the stepper, drawings and errors,
+    and `scope` where it was made (see `engine.scope`).
+    """
+
+    __slots__ = ("data", "grad", "_op", "_parents", "label", "scope")
+
+    def __init__(self, data: Number, label: str | None = None) -> None:
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"label must be a string, got {type(label).__name__}")
+        self.data = as_float(data, f"Value({label})" if label else "Value")
+        self.grad = 0.0
+        self._op: Op | None = None
+        self._parents: tuple[Value, ...] = ()
+        self.label = label
+        self.scope = STATE.scope
+
+    # ---------------------------------------------------------------- reading the node
+    @property
+    def op(self) -> Op | None:
+        """The op-table entry that made this Value, or None for a leaf."""
+        return self._op
+
+    @property
+    def parents(self) -> tuple["Value", ...]:
+        """The inputs of the op that made this Value, in argument order."""
+        return self._parents
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    def __repr__(self) -> str:
+        name = f"{self.label!r}, " if self.label else ""
+        return f"Value({name}data={self.data!r}, grad={self.grad!r})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "the truth value of a Value is ambiguous; compare its data (v.data > 0) instead"
+        )
+
+    def __lt__(self, other: "Value | Number") -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: "Value | Number") -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: "Value | Number") -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: "Value | Number") -> bool:
+        return self.data >= _data(other)
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    # ---------------------------------------------------------------- arithmetic
+    def __add__(self, other: "Value | Number") -> "Value":
+        return _binary(ops.ADD, self, other if type(other) is Value else lift(other))
+
+    def __radd__(self, other: Number) -> "Value":
+        return _binary(ops.ADD, lift(other), self)
+
+    def __sub__(self, other: "Value | Number") -> "Value":
+        return _binary(ops.SUB, self, other if type(other) is Value else lift(other))
+
+    def __rsub__(self, other: Number) -> "Value":
+        return _binary(ops.SUB, lift(other), self)
+
+    def __mul__(self, other: "Value | Number") -> "Value":
+        return _binary(ops.MUL, self, other if type(other) is Value else lift(other))
+
+    def __rmul__(self, other: Number) -> "Value":
+        return _binary(ops.MUL, lift(other), self)
+
+    def __truediv__(self, other: "Value | Number") -> "Value":
+        return _binary(ops.DIV, self, other if type(other) is Value else lift(other))
+
+    def __rtruediv__(self, other: Number) -> "Value":
+        return _binary(ops.DIV, lift(other), self)
+
+    def __neg__(self) -> "Value":
+        return _unary(ops.NEG, self)
+
+    def __pos__(self) -> "Value":
+        return self
+
+    def __pow__(self, exponent: Number) -> "Value":
+        if isinstance(exponent, Value):
+            raise TypeError(
+                "pow takes a constant exponent; for a Value exponent write (b * a.log()).exp()"
+            )
+        return _unary(ops.power(as_float(exponent, "exponent")), self)
+
+    def __rpow__(self, base: Number) -> "Value":
+        base = as_float(base, "base")
+        if not base > 0.0:
+            raise ValueError(f"{base!r} ** Value needs a positive base (it is exp(x * log(base)))")
+        return (self * math.log(base)).exp()
+
+    # ---------------------------------------------------------------- functions
+    def exp(self) -> "Value":
+        return _unary(ops.EXP, self)
+
+    def log(self) -> "Value":
+        return _unary(ops.LOG, self)
+
+    def tanh(self) -> "Value":
+        return _unary(ops.TANH, self)
+
+    def sigmoid(self) -> "Value":
+        return _unary(ops.SIGMOID, self)
+
+    def relu(self) -> "Value":
+        return _unary(ops.RELU, self)
+
+    def sin(self) -> "Value":
+        return _unary(ops.SIN, self)
+
+    def cos(self) -> "Value":
+        return _unary(ops.COS, self)
+
+    @staticmethod
+    def sum(values: Iterable["Value | Number"]) -> "Value":
+        """One n-ary sum node over all `values` (one node instead of a chain of adds)."""
+        return apply(ops.SUM, *values)
+
+    @staticmethod
+    def dot(weights: Iterable["Value | Number"], inputs: Iterable["Value | Number"]) -> "Value":
+        """One fused node for sum(w_i * x_i): d/dw_i = x_i, d/dx_i = w_i."""
+        weights, inputs = list(weights), list(inputs)
+        if len(weights) != len(inputs) or not weights:
+            raise ValueError(
+                f"dot needs two non-empty sequences of equal length, got {len(weights)} and {len(inputs)}"
+            )
+        return apply(ops.DOT, *weights, *inputs)
+
+    # ---------------------------------------------------------------- gradients
+    def backward(self, grad: Number = 1.0, *, create_graph: bool = False) -> None:
+        """Fill `.grad` of every Value this one depends on with d(self)/d(that Value).
+
+        Leaves accumulate across calls (like PyTorch leaves: zero them between steps);
+        interior nodes hold the gradient of this call only. With `create_graph=True` the
+        gradients are Values themselves (see `engine.autodiff.backward`).
+        """
+        from .autodiff import backward
+
+        backward(self, grad, create_graph=create_graph)
+
+    def zero_grad(self) -> None:
+        """Set the grad of this Value and everything it depends on back to 0."""
+        from .autodiff import zero_grad
+
+        zero_grad([self])
+
+    def detach(self) -> "Value":
+        """A new leaf with the same data and label: gradients stop here."""
+        v = Value(self.data, self.label)
+        v.scope = self.scope
+        return v
+
+    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter rich display
+        from .draw import draw
+
+        return draw(self)._repr_mimebundle_(include=include, exclude=exclude)
+
+
+def _data(x: "Value | Number") -> float:
+    return x.data if type(x) is Value else as_float(x, "operand")
+
+
+def lift(x: "Value | Number") -> Value:
+    """A Value for `x`: itself if it already is one, else a constant leaf."""
+    if type(x) is Value:
+        return x
+    if isinstance(x, Value):
+        return x
+    v = Value.__new__(Value)
+    v.data = as_float(x, "operand")
+    v.grad = 0.0
+    v._op = None
+    v._parents = ()
+    v.label = None
+    v.scope = STATE.scope
+    return v
+
+
+_new = Value.__new__
+
+
+def apply(op: Op, *inputs: "Value | Number") -> Value:
+    """Run `op` forward on `inputs` and return the new node. The one door into the graph.
+
+    `_unary` and `_binary` are the same door with the argument handling unrolled, for the
+    operators that run millions of times in training.
+    """
+    parents = tuple(map(lift, inputs))
+    if op.arity is not None and len(parents) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} inputs, got {len(parents)}")
+    try:
+        data = op.forward(*[p.data for p in parents])
+    except ARITHMETIC_ERRORS as error:
+        raise _explained(error, op, parents) from None
+    return _node(op, data, parents)
+
+
+def _unary(op: Op, a: Value) -> Value:
+    try:
+        data = op.forward(a.data)
+    except ARITHMETIC_ERRORS as error:
+        raise _explained(error, op, (a,)) from None
+    return _node(op, data, (a,))
+
+
+def _binary(op: Op, a: Value, b: Value) -> Value:
+    try:
+        data = op.forward(a.data, b.data)
+    except ARITHMETIC_ERRORS as error:
+        raise _explained(error, op, (a, b)) from None
+    return _node(op, data, (a, b))
+
+
+def _node(op: Op, data: float, parents: tuple[Value, ...]) -> Value:
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    if STATE.grad_enabled:
+        v._op = op
+        v._parents = parents
+    else:
+        v._op = None
+        v._parents = ()
+    v.label = None
+    v.scope = STATE.scope
+    if data - data != 0.0:  # inf or NaN
+        _non_finite(op, parents, data)
+    return v
+
+
+def _explained(error: Exception, op: Op, parents: tuple[Value, ...]) -> Exception:
+    """The same kind of error, saying which op failed on which operands (with labels)."""
+    return type(error)(f"{op.name}({', '.join(map(describe, parents))}): {error}")
+
+
+def _non_finite(op: Op, parents: tuple[Value, ...], data: float) -> None:
+    """Finite inputs that give infinity overflowed; any non-finite result is an anomaly."""
+    operands = ", ".join(map(describe, parents))
+    if all(math.isfinite(p.data) for p in parents):
+        raise OverflowError(f"{op.name}({operands}) overflows to {data!r}")
+    if STATE.anomaly:
+        raise FloatingPointError(f"anomaly: {op.name}({operands}) produced {data!r}")

@@ -1,0 +1,1 @@
+"""chainrule's network layer: modules, losses, optimisers, data and training on `engine` Values."""
