@@ -12,7 +12,7 @@ from typing import Iterable
 
 from .context import STATE
 from .ops import FloatMath
-from .value import Value, as_float, describe
+from .value import ARITHMETIC_ERRORS, Value, as_float, describe
 
 __all__ = ["topological_order", "backward", "zero_grad"]
 
@@ -64,7 +64,15 @@ def backward(root: Value, grad: float = 1.0, *, create_graph: bool = False) -> N
         if node._op is not None:
             node.grad = 0.0
     root.grad += seed
-    partials_of = FloatMath
+    try:
+        _propagate(order)
+    except ARITHMETIC_ERRORS as error:
+        raise type(error)(f"in backward: {error}") from None
+
+
+def _propagate(order: list[Value]) -> None:
+    """The chain rule, node by node from the output: parent.grad += grad * local partial."""
+    m = FloatMath
     check = STATE.anomaly
     for node in reversed(order):
         op = node._op
@@ -72,18 +80,23 @@ def backward(root: Value, grad: float = 1.0, *, create_graph: bool = False) -> N
             continue
         g = node.grad
         parents = node._parents
-        if len(parents) == 2:  # the common case, unrolled
-            a, b = parents
-            da, db = op.partials(partials_of, node.data, a.data, b.data)
-            a.grad += g * da
-            b.grad += g * db
-        elif len(parents) == 1:
-            a = parents[0]
-            a.grad += g * op.partials(partials_of, node.data, a.data)[0]
-        else:
-            local = op.partials(partials_of, node.data, *[p.data for p in parents])
-            for parent, d in zip(parents, local):
-                parent.grad += g * d
+        try:
+            if len(parents) == 2:  # the common case, unrolled
+                a, b = parents
+                da, db = op.partials(m, node.data, a.data, b.data)
+                a.grad += g * da
+                b.grad += g * db
+            elif len(parents) == 1:
+                a = parents[0]
+                a.grad += g * op.partials(m, node.data, a.data)[0]
+            else:
+                local = op.partials(m, node.data, *[p.data for p in parents])
+                for parent, d in zip(parents, local):
+                    parent.grad += g * d
+        except ARITHMETIC_ERRORS as error:
+            raise type(error)(
+                f"the local derivative of {op.name}({', '.join(map(describe, parents))}): {error}"
+            ) from None
         if check:
             _check_finite(node, parents)
 

@@ -5,11 +5,13 @@ partial derivatives and a human-readable formula for each partial. Nothing else 
 project restates a derivative: backward, the stepper, the drawings, higher-order
 derivatives and the compiled replay all read this table.
 
-Partials are written once, generically, against a small math *backend* `m` (see
-`FloatMath` here; `engine.autodiff` supplies one over Values for higher-order derivatives
-and `engine.compile` one over numpy arrays). They receive `(m, out, *inputs)`, where `out`
-is the op's own result, and return one local derivative per input. Plain arithmetic
-(`+ - * /`) works on every backend, so most partials need nothing from `m` at all.
+Forwards and partials are written once, generically, against a small math *backend* `m`:
+`FloatMath` here (plain floats, with the domain checks), one over Values in
+`engine.higher` (derivatives of derivatives) and one over numpy arrays in `engine.compile`
+(the vectorised replay). A forward receives `(m, *inputs)`; a partial receives
+`(m, out, *inputs)`, where `out` is the op's own result, and returns one local derivative
+per input. Plain arithmetic (`+ - * /`) works on every backend; anything else (exp, log,
+sech2, step, ...) is a primitive the backend provides.
 
 Formulas are `str.format` templates: `{0}`, `{1}`, ... stand for the inputs and `{out}`
 for the result, so the stepper can print `dz/dw = x` with the user's labels.
@@ -65,98 +67,76 @@ def _fixed(*templates: str) -> Callable[[int, int], str]:
     return lambda i, n: templates[i]
 
 
-def _operands(*xs: float) -> str:
-    return ", ".join(repr(float(x)) for x in xs)
-
-
 # ---------------------------------------------------------------- float backend
 
 class FloatMath:
-    """The backend partials use when differentiating on plain floats."""
+    """The backend for plain floats: the primitives every formula may call, with checks.
 
-    exp = staticmethod(math.exp)
-    log = staticmethod(math.log)
-    sin = staticmethod(math.sin)
-    cos = staticmethod(math.cos)
+    Where a float result would be complex, infinite from finite inputs, or undefined,
+    these raise the built-in error that fits; `engine.value` adds the op and operands.
+    """
+
     tanh = staticmethod(math.tanh)
 
     @staticmethod
-    def sech2(x: float) -> float:
-        """1/cosh(x)^2, the derivative of tanh, without overflow for any finite x."""
-        if abs(x) < 350.0:
-            c = math.cosh(x)
+    def div(a: float, b: float) -> float:
+        if b == 0.0:
+            raise ZeroDivisionError("division by zero")
+        return a / b
+
+    @staticmethod
+    def exp(a: float) -> float:
+        try:
+            return math.exp(a)
+        except OverflowError:
+            raise OverflowError(f"exp overflows for input {a!r} (the largest is about 709.78)") from None
+
+    @staticmethod
+    def log(a: float) -> float:
+        if not a > 0.0:
+            if math.isnan(a):
+                return math.nan
+            raise ValueError(f"log of a non-positive number ({a!r})")
+        return math.log(a)
+
+    @staticmethod
+    def sigmoid(a: float) -> float:
+        # Two branches so exp never overflows: stable for |a| up to the largest float.
+        if a >= 0.0:
+            return 1.0 / (1.0 + math.exp(-a))
+        e = math.exp(a)
+        return e / (1.0 + e)
+
+    @staticmethod
+    def relu(a: float) -> float:
+        return a if a > 0.0 else 0.0
+
+    @staticmethod
+    def step(a: float) -> float:
+        """Heaviside step, the derivative of relu (0 at the kink, by convention)."""
+        return 1.0 if a > 0.0 else 0.0
+
+    @staticmethod
+    def sin(a: float) -> float:
+        return math.nan if math.isinf(a) else math.sin(a)
+
+    @staticmethod
+    def cos(a: float) -> float:
+        return math.nan if math.isinf(a) else math.cos(a)
+
+    @staticmethod
+    def sech2(a: float) -> float:
+        """1/cosh(a)^2, the derivative of tanh, without overflow for any finite a."""
+        if abs(a) < 350.0:
+            c = math.cosh(a)
             return 1.0 / (c * c)
-        e = math.exp(-2.0 * abs(x))
+        e = math.exp(-2.0 * abs(a))
         return 4.0 * e / ((1.0 + e) * (1.0 + e))
 
     @staticmethod
-    def step(x: float) -> float:
-        """Heaviside step, the derivative of relu (0 at the kink, by convention)."""
-        return 1.0 if x > 0.0 else 0.0
-
-    @staticmethod
-    def pow(x: float, p: float) -> float:
-        """x ** p that says `inf` where the true derivative blows up, never complex."""
-        if x == 0.0 and p < 0.0:
-            return math.inf
-        return x**p
-
-
-# ---------------------------------------------------------------- forward functions
-
-def _div(a: float, b: float) -> float:
-    if b == 0.0:
-        raise ZeroDivisionError(f"division by zero ({_operands(a, b)})")
-    return a / b
-
-
-def _exp(a: float) -> float:
-    try:
-        return math.exp(a)
-    except OverflowError:
-        raise OverflowError(f"exp overflows for input {a!r} (largest is about 709.78)") from None
-
-
-def _log(a: float) -> float:
-    if not a > 0.0:  # also catches NaN
-        if math.isnan(a):
-            return math.nan
-        raise ValueError(f"log of a non-positive number ({a!r})")
-    return math.log(a)
-
-
-def _sigmoid(a: float) -> float:
-    # Two branches so exp never overflows: stable for |a| up to the largest float.
-    if a >= 0.0:
-        return 1.0 / (1.0 + math.exp(-a))
-    e = math.exp(a)
-    return e / (1.0 + e)
-
-
-def _relu(a: float) -> float:
-    return a if a > 0.0 else 0.0
-
-
-def _sin(a: float) -> float:
-    if math.isinf(a):
-        return math.nan
-    return math.sin(a)
-
-
-def _cos(a: float) -> float:
-    if math.isinf(a):
-        return math.nan
-    return math.cos(a)
-
-
-def _pow_forward(p: float) -> Callable[[float], float]:
-    integral = p == int(p)
-
-    def forward(a: float) -> float:
-        if a < 0.0 and not integral:
-            raise ValueError(
-                f"negative base {a!r} to the fractional power {p!r} has no real value"
-            )
+    def pow(a: float, p: float) -> float:
+        if a < 0.0 and p != int(p):
+            raise ValueError(f"negative base {a!r} to the fractional power {p!r} has no real value")
         if a == 0.0 and p < 0.0:
             raise ZeroDivisionError(f"0.0 cannot be raised to the negative power {p!r}")
         try:
@@ -164,45 +144,51 @@ def _pow_forward(p: float) -> Callable[[float], float]:
         except OverflowError:
             raise OverflowError(f"{a!r} ** {p!r} overflows") from None
 
-    return forward
+    @staticmethod
+    def sum(xs) -> float:
+        return sum(xs, 0.0)
+
+    @staticmethod
+    def dot(ws, xs) -> float:
+        return sum(map(mul, ws, xs), 0.0)
 
 
 # ---------------------------------------------------------------- the table
+# Forwards are (m, *inputs) -> result; partials are (m, out, *inputs) -> one per input.
 
-ADD = Op("add", "+", 2, lambda a, b: a + b, lambda m, out, a, b: (1.0, 1.0), _fixed("1", "1"))
-SUB = Op("sub", "-", 2, lambda a, b: a - b, lambda m, out, a, b: (1.0, -1.0), _fixed("1", "-1"))
-NEG = Op("neg", "neg", 1, lambda a: -a, lambda m, out, a: (-1.0,), _fixed("-1"))
-MUL = Op("mul", "*", 2, lambda a, b: a * b, lambda m, out, a, b: (b, a), _fixed("{1}", "{0}"))
+ADD = Op("add", "+", 2, lambda m, a, b: a + b, lambda m, out, a, b: (1.0, 1.0), _fixed("1", "1"))
+SUB = Op("sub", "-", 2, lambda m, a, b: a - b, lambda m, out, a, b: (1.0, -1.0), _fixed("1", "-1"))
+NEG = Op("neg", "neg", 1, lambda m, a: -a, lambda m, out, a: (-1.0,), _fixed("-1"))
+MUL = Op("mul", "*", 2, lambda m, a, b: a * b, lambda m, out, a, b: (b, a), _fixed("{1}", "{0}"))
 DIV = Op(
-    "div", "/", 2, _div,
+    "div", "/", 2, lambda m, a, b: m.div(a, b),
     lambda m, out, a, b: (1.0 / b, -a / (b * b)),
     _fixed("1/{1}", "-{0}/{1}^2"),
 )
-EXP = Op("exp", "exp", 1, _exp, lambda m, out, a: (out,), _fixed("exp({0})"))
-LOG = Op("log", "log", 1, _log, lambda m, out, a: (1.0 / a,), _fixed("1/{0}"))
+EXP = Op("exp", "exp", 1, lambda m, a: m.exp(a), lambda m, out, a: (out,), _fixed("exp({0})"))
+LOG = Op("log", "log", 1, lambda m, a: m.log(a), lambda m, out, a: (1.0 / a,), _fixed("1/{0}"))
 TANH = Op(
-    "tanh", "tanh", 1, math.tanh,
-    lambda m, out, a: (m.sech2(a),),
+    "tanh", "tanh", 1, lambda m, a: m.tanh(a),
+    lambda m, out, a: (m.sech2(a),),  # the documents' 1/cosh^2: their numbers, bit for bit
     _fixed("1/cosh({0})^2"),
 )
 SIGMOID = Op(
-    "sigmoid", "σ", 1, _sigmoid,
+    "sigmoid", "σ", 1, lambda m, a: m.sigmoid(a),
     lambda m, out, a: (out * (1.0 - out),),
     _fixed("σ({0}) * (1 - σ({0}))"),
 )
-RELU = Op("relu", "relu", 1, _relu, lambda m, out, a: (m.step(a),), _fixed("1 if {0} > 0 else 0"))
-SIN = Op("sin", "sin", 1, _sin, lambda m, out, a: (m.cos(a),), _fixed("cos({0})"))
-COS = Op("cos", "cos", 1, _cos, lambda m, out, a: (-m.sin(a),), _fixed("-sin({0})"))
+RELU = Op(
+    "relu", "relu", 1, lambda m, a: m.relu(a),
+    lambda m, out, a: (m.step(a),),
+    _fixed("1 if {0} > 0 else 0"),
+)
+SIN = Op("sin", "sin", 1, lambda m, a: m.sin(a), lambda m, out, a: (m.cos(a),), _fixed("cos({0})"))
+COS = Op("cos", "cos", 1, lambda m, a: m.cos(a), lambda m, out, a: (-m.sin(a),), _fixed("-sin({0})"))
 SUM = Op(
-    "sum", "Σ", None, lambda *xs: sum(xs, 0.0),
+    "sum", "Σ", None, lambda m, *xs: m.sum(xs),
     lambda m, out, *xs: (1.0,) * len(xs),
     lambda i, n: "1",
 )
-
-
-def _dot(*xs: float) -> float:
-    n = len(xs) // 2
-    return sum(map(mul, xs[:n], xs[n:]), 0.0)
 
 
 def _dot_partials(m, out, *xs):
@@ -211,7 +197,8 @@ def _dot_partials(m, out, *xs):
 
 
 DOT = Op(
-    "dot", "·", None, _dot, _dot_partials,
+    "dot", "·", None, lambda m, *xs: m.dot(xs[: len(xs) // 2], xs[len(xs) // 2 :]),
+    _dot_partials,
     lambda i, n: "{%d}" % ((i + n // 2) % n),
     doc="w·x over inputs (w_1..w_n, x_1..x_n): one node for a whole weighted sum",
 )
@@ -223,7 +210,7 @@ def power(p: float) -> Op:
     p = float(p)
     shown = fmt_number(p)
     return Op(
-        "pow", f"**{shown}", 1, _pow_forward(p),
+        "pow", f"**{shown}", 1, lambda m, a: m.pow(a, p),
         lambda m, out, a: (0.0 if p == 0.0 else p * m.pow(a, p - 1.0),),
         _fixed(f"{shown} * {{0}}^{fmt_number(p - 1.0)}"),
         param=p,

@@ -16,7 +16,7 @@ from typing import Iterable, Union
 
 from . import ops
 from .context import STATE
-from .ops import Op
+from .ops import FloatMath, Op
 
 __all__ = ["Value", "Number", "as_float", "apply"]
 
@@ -254,7 +254,7 @@ def apply(op: Op, *inputs: "Value | Number") -> Value:
     if op.arity is not None and len(parents) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} inputs, got {len(parents)}")
     try:
-        data = op.forward(*[p.data for p in parents])
+        data = op.forward(FloatMath, *[p.data for p in parents])
     except ARITHMETIC_ERRORS as error:
         raise _explained(error, op, parents) from None
     return _node(op, data, parents)
@@ -262,7 +262,7 @@ def apply(op: Op, *inputs: "Value | Number") -> Value:
 
 def _unary(op: Op, a: Value) -> Value:
     try:
-        data = op.forward(a.data)
+        data = op.forward(FloatMath, a.data)
     except ARITHMETIC_ERRORS as error:
         raise _explained(error, op, (a,)) from None
     return _node(op, data, (a,))
@@ -270,7 +270,7 @@ def _unary(op: Op, a: Value) -> Value:
 
 def _binary(op: Op, a: Value, b: Value) -> Value:
     try:
-        data = op.forward(a.data, b.data)
+        data = op.forward(FloatMath, a.data, b.data)
     except ARITHMETIC_ERRORS as error:
         raise _explained(error, op, (a, b)) from None
     return _node(op, data, (a, b))
