@@ -162,7 +162,9 @@ NEG = Op("neg", "neg", 1, lambda m, a: -a, lambda m, out, a: (-1.0,), _fixed("-1
 MUL = Op("mul", "*", 2, lambda m, a, b: a * b, lambda m, out, a, b: (b, a), _fixed("{1}", "{0}"))
 DIV = Op(
     "div", "/", 2, lambda m, a, b: m.div(a, b),
-    lambda m, out, a, b: (1.0 / b, -a / (b * b)),
+    # -out/b, not -a/b^2: b*b under- or overflows for |b| beyond 1e+-154 where the
+    # derivative itself is a perfectly ordinary float (a=1e-300, b=1e-200 gives -1e100).
+    lambda m, out, a, b: (1.0 / b, -out / b),
     _fixed("1/{1}", "-{0}/{1}^2"),
 )
 EXP = Op("exp", "exp", 1, lambda m, a: m.exp(a), lambda m, out, a: (out,), _fixed("exp({0})"))

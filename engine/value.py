@@ -112,28 +112,28 @@ class Value:
 
     # ---------------------------------------------------------------- arithmetic
     def __add__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.ADD, self, other if type(other) is Value else lift(other))
+        return _binary(ops.ADD, self, other if type(other) is Value else _operand(ops.ADD, other, (self, other)))
 
     def __radd__(self, other: Number) -> "Value":
-        return _binary(ops.ADD, lift(other), self)
+        return _binary(ops.ADD, _operand(ops.ADD, other, (other, self)), self)
 
     def __sub__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.SUB, self, other if type(other) is Value else lift(other))
+        return _binary(ops.SUB, self, other if type(other) is Value else _operand(ops.SUB, other, (self, other)))
 
     def __rsub__(self, other: Number) -> "Value":
-        return _binary(ops.SUB, lift(other), self)
+        return _binary(ops.SUB, _operand(ops.SUB, other, (other, self)), self)
 
     def __mul__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.MUL, self, other if type(other) is Value else lift(other))
+        return _binary(ops.MUL, self, other if type(other) is Value else _operand(ops.MUL, other, (self, other)))
 
     def __rmul__(self, other: Number) -> "Value":
-        return _binary(ops.MUL, lift(other), self)
+        return _binary(ops.MUL, _operand(ops.MUL, other, (other, self)), self)
 
     def __truediv__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.DIV, self, other if type(other) is Value else lift(other))
+        return _binary(ops.DIV, self, other if type(other) is Value else _operand(ops.DIV, other, (self, other)))
 
     def __rtruediv__(self, other: Number) -> "Value":
-        return _binary(ops.DIV, lift(other), self)
+        return _binary(ops.DIV, _operand(ops.DIV, other, (other, self)), self)
 
     def __neg__(self) -> "Value":
         return _unary(ops.NEG, self)
@@ -146,12 +146,18 @@ class Value:
             raise TypeError(
                 "pow takes a constant exponent; for a Value exponent write (b * a.log()).exp()"
             )
-        return _unary(ops.power(as_float(exponent, "exponent")), self)
+        try:
+            p = as_float(exponent, "exponent")
+        except TypeError as error:
+            raise TypeError(f"pow({_show((self, exponent))}): {error}") from None
+        return _unary(ops.power(p), self)
 
     def __rpow__(self, base: Number) -> "Value":
         base = as_float(base, "base")
         if not base > 0.0:
-            raise ValueError(f"{base!r} ** Value needs a positive base (it is exp(x * log(base)))")
+            raise ValueError(
+                f"{base!r} ** {describe(self)} needs a positive base (it is exp(x * log(base)))"
+            )
         return (self * math.log(base)).exp()
 
     # ---------------------------------------------------------------- functions
@@ -241,6 +247,20 @@ def lift(x: "Value | Number") -> Value:
     return v
 
 
+def _show(operands: Iterable[object]) -> str:
+    """Operands for an error message: Values by label and data, anything else by repr."""
+    shown = [describe(o) if isinstance(o, Value) else f"{o!r:.60}" for o in operands]
+    return ", ".join(shown if len(shown) <= 6 else shown[:5] + [f"... ({len(shown)} in all)"])
+
+
+def _operand(op: Op, x: object, operands: tuple) -> Value:
+    """`lift(x)` for an operator: a non-number is a TypeError naming the op and operands."""
+    try:
+        return lift(x)
+    except TypeError as error:
+        raise TypeError(f"{op.name}({_show(operands)}): {error}") from None
+
+
 _new = Value.__new__
 
 
@@ -250,7 +270,10 @@ def apply(op: Op, *inputs: "Value | Number") -> Value:
     `_unary` and `_binary` are the same door with the argument handling unrolled, for the
     operators that run millions of times in training.
     """
-    parents = tuple(map(lift, inputs))
+    try:
+        parents = tuple(map(lift, inputs))
+    except TypeError as error:
+        raise TypeError(f"{op.name}({_show(inputs)}): {error}") from None
     if op.arity is not None and len(parents) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} inputs, got {len(parents)}")
     try:
