@@ -1,0 +1,396 @@
+"""Draw a Value's graph with Graphviz: names, data and grads on the nodes, ops as symbols.
+
+`draw` builds a `graphviz.Digraph` in pure Python (DOT source needs no program); `render`
+lays it out with a Graphviz program in a subprocess with a timeout and writes SVG, PNG or
+PDF. Layout time explodes with size (about a minute for 2,000 nodes, tens of minutes for
+5,000), so past `max_nodes` drawing refuses and says how to draw less: collapse scopes
+(`collapse_depth`) or look at a neighbourhood (`focus=node, depth=k`).
+
+Renderer: `CHAINRULE_RENDERER=dot` (default, Graphviz's own program) or `graphviz-pure`
+(a pip-installable port with the same command line; SVG and PNG only).
+"""
+from __future__ import annotations
+
+import html
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+from collections import deque
+from typing import Iterable
+
+import graphviz
+
+from .autodiff import topological_order
+from .ops import FloatMath
+from .steps import names, number, ratio
+from .value import ARITHMETIC_ERRORS, Value
+
+__all__ = [
+    "draw", "render", "renderer_available", "pipe", "Drawing",
+    "GraphTooLargeError", "RendererNotFoundError", "RENDERERS", "FORMATS",
+]
+
+RENDERERS = ("dot", "graphviz-pure")
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+RANKDIRS = ("LR", "TB", "RL", "BT")
+
+# Colours: calm for the graph, one accent for the highlighted path.
+_FONT = "DejaVu Sans"
+_HIGHLIGHT = "#ffd54f"
+_LEAF = "#e3f2fd"
+_NODE = "#ffffff"
+_OP = "#eeeeee"
+_PENDING = "#9e9e9e"
+
+
+class GraphTooLargeError(ValueError):
+    """The graph has more nodes than `max_nodes`: Graphviz would take minutes or hours."""
+
+
+class RendererNotFoundError(RuntimeError):
+    """The Graphviz program is not installed (the DOT source is still available)."""
+
+
+INSTALL_HELP = (
+    "Install Graphviz: `sudo apt-get install graphviz` (Debian/Ubuntu), "
+    "`brew install graphviz` (macOS), `winget install graphviz` (Windows), "
+    "or see https://graphviz.org/download/ ; "
+    "or `pip install graphviz-pure` and set CHAINRULE_RENDERER=graphviz-pure. "
+    "Without a renderer, draw(root).source still gives the DOT text."
+)
+
+
+class Drawing(graphviz.Digraph):
+    """A `graphviz.Digraph` that renders through `pipe` (timeout, chosen renderer).
+
+    In Jupyter it displays inline as SVG; without a renderer it shows a short note
+    instead of failing.
+    """
+
+    def _repr_image_svg_xml(self) -> str:
+        return pipe(self.source, "svg").decode("utf-8")
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+        try:
+            return {"image/svg+xml": self._repr_image_svg_xml()}
+        except (RendererNotFoundError, TimeoutError, RuntimeError) as error:
+            return {"text/plain": f"{error}\n\nDOT source:\n{self.source}"}
+
+
+# ---------------------------------------------------------------- building the drawing
+
+def draw(
+    root: Value,
+    *,
+    rankdir: str = "LR",
+    show_partials: bool = False,
+    highlight: Iterable[Value] = (),
+    path_from: Value | None = None,
+    clusters: bool = True,
+    collapse_depth: int | None = None,
+    max_nodes: int = 300,
+    focus: Value | None = None,
+    depth: int | None = None,
+    show_grads: bool | None = None,
+) -> Drawing:
+    """The graph of `root` as a `graphviz.Digraph` (no Graphviz program needed).
+
+    Each Value is a box with its name (label, or a generated one), data and grad; each
+    op a small node with its symbol. `show_partials` writes each edge's local derivative
+    (formula from the op table and value); `highlight` fills the given Values;
+    `path_from=x` highlights every path from input `x` to `root`. `clusters` groups
+    Values by scope ("layer 1/neuron 2"); `collapse_depth=k` draws each scope k levels
+    deep as one box. `focus=node, depth=k` draws only what is within k edges of `node`
+    (`depth` alone focuses on `root`). `show_grads=None` shows grads once `root.grad` is
+    set (after backward) and marks them "not computed yet" before.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw expects a Value, got {type(root).__name__}")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive integer, got {max_nodes!r}")
+    if collapse_depth is not None and (
+        isinstance(collapse_depth, bool) or not isinstance(collapse_depth, int) or collapse_depth < 1
+    ):
+        raise ValueError(f"collapse_depth must be a positive integer or None, got {collapse_depth!r}")
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
+        raise ValueError(f"depth must be a non-negative integer or None, got {depth!r}")
+
+    order = topological_order(root)
+    index = {v: i for i, v in enumerate(order)}
+    for what, v in (("focus", focus), ("path_from", path_from)):
+        if v is not None and v not in index:
+            raise ValueError(f"{what} must be a Value that {_name(root)} depends on; {v!r} is not in its graph")
+    highlight = list(highlight)
+    for v in highlight:
+        if v not in index:
+            raise ValueError(f"highlight: {v!r} is not in the graph of {_name(root)}")
+
+    visible = _neighbourhood(order, focus if focus is not None else root, 2 if depth is None else depth) \
+        if (focus is not None or depth is not None) else set(order)
+    group_of = _groups(order, visible, collapse_depth)
+    shown = len({group_of.get(v, v) for v in visible})
+    if shown > max_nodes:
+        raise GraphTooLargeError(_too_large(len(order), shown, max_nodes, order, collapse_depth))
+
+    label = names(order)
+    if show_grads is None:
+        show_grads = root.grad != 0.0
+    marked = set(highlight)
+    path_edges: set[tuple[Value, Value]] = set()
+    if path_from is not None:
+        on_path = _on_path(order, path_from)
+        marked |= on_path
+        path_edges = {(p, v) for v in on_path for p in v._parents if p in on_path}
+
+    g = Drawing(name="chainrule", graph_attr={
+        "rankdir": rankdir, "fontname": _FONT, "fontsize": "11", "nodesep": "0.25",
+        "ranksep": "0.35", "bgcolor": "white",
+    }, node_attr={"fontname": _FONT, "fontsize": "11"}, edge_attr={
+        "fontname": _FONT, "fontsize": "9", "color": "#616161", "arrowsize": "0.7",
+    })
+
+    # Which cluster each drawn item sits in: a Value's scope, or a collapsed box's parent.
+    items: dict[str | None, list[tuple[str, dict]]] = {}
+
+    def place(scope: str | None, node_id: str, attrs: dict) -> None:
+        items.setdefault(scope if clusters else None, []).append((node_id, attrs))
+
+    boxes: dict[str, str] = {}
+    for v in order:
+        if v not in visible:
+            continue
+        grp = group_of.get(v)
+        if grp is not None:
+            if grp not in boxes:
+                boxes[grp] = f"s{len(boxes)}"
+                count = sum(1 for u in order if group_of.get(u) == grp and u in visible)
+                parent_scope = grp.rpartition("/")[0] or None
+                place(parent_scope, boxes[grp], {
+                    "label": _html(f"{grp}\n{count} values (collapsed)"), "shape": "box3d",
+                    "style": "filled", "fillcolor": "#fff3e0",
+                })
+            continue
+        i = index[v]
+        truncated = any(p not in visible for p in v._parents)
+        place(v.scope, f"v{i}", _value_attrs(f"v{i}", v, label[v], show_grads, v in marked, truncated))
+        if v._op is not None and not truncated:
+            place(v.scope, f"v{i}op", {
+                "label": _html(v._op.symbol), "shape": "circle" if len(v._op.symbol) <= 2 else "ellipse",
+                "style": "filled", "fillcolor": _HIGHLIGHT if v in marked else _OP,
+                "width": "0.3", "height": "0.3", "margin": "0.02", "fontsize": "10", "id": f"v{i}op",
+            })
+
+    _emit_clusters(g, items)
+
+    seen_box_edges: set[tuple[str, str]] = set()
+    for v in order:
+        if v not in visible or v._op is None:
+            continue
+        gv = group_of.get(v)
+        target = boxes[gv] if gv is not None else f"v{index[v]}op"
+        if gv is None:
+            if any(p not in visible for p in v._parents):
+                continue
+            g.edge(f"v{index[v]}op", f"v{index[v]}", **({"color": "#e65100", "penwidth": "2"} if v in marked and path_from is not None else {}))
+        partials = _partials(v) if show_partials and gv is None else None
+        for pos, p in enumerate(v._parents):
+            gp = group_of.get(p)
+            source = boxes[gp] if gp is not None else f"v{index[p]}"
+            if gv is not None or gp is not None:
+                if source != target and (source, target) not in seen_box_edges:
+                    seen_box_edges.add((source, target))
+                    g.edge(source, target)
+                continue
+            attrs: dict[str, str] = {}
+            if (p, v) in path_edges:
+                attrs.update(color="#e65100", penwidth="2")
+            if partials is not None:
+                formula = v._op.formula(pos, len(v._parents)).format(
+                    *[label[q] for q in v._parents], out=label[v])
+                value = "error" if isinstance(partials, Exception) else number(partials[pos])
+                attrs["label"] = _html(f"{ratio(label[v], label[p])} = {formula}\n= {value}")
+            g.edge(source, target, **attrs)
+    return g
+
+
+def _name(v: Value) -> str:
+    return repr(v.label) if v.label else "the root"
+
+
+def _html(text: str) -> str:
+    """An HTML-like Graphviz label showing `text` literally (escaped; newlines as breaks)."""
+    lines = [html.escape(line, quote=False) for line in text.split("\n")]
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def _value_attrs(node_id: str, v: Value, name: str, show_grads: bool, marked: bool, truncated: bool) -> dict:
+    grad = f"grad {number(v.grad)}" if show_grads else "grad: not computed yet"
+    grad_cell = (f'<TD>{html.escape(grad, quote=False)}</TD>' if show_grads
+                 else f'<TD><FONT COLOR="{_PENDING}"><I>{html.escape(grad, quote=False)}</I></FONT></TD>')
+    fill = _HIGHLIGHT if marked else (_LEAF if v._op is None else _NODE)
+    more = '<TD><FONT COLOR="#757575">…</FONT></TD>' if truncated else ""
+    label = (
+        f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" BGCOLOR="{fill}">'
+        f"<TR>{more}<TD><B>{html.escape(name, quote=False)}</B></TD>"
+        f"<TD>data {html.escape(number(v.data), quote=False)}</TD>{grad_cell}</TR></TABLE>>"
+    )
+    return {"label": label, "shape": "plain", "id": node_id}
+
+
+def _partials(v: Value):
+    try:
+        return v._op.partials(FloatMath, v.data, *[p.data for p in v._parents])
+    except ARITHMETIC_ERRORS as error:
+        return error
+
+
+def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, dict]]]) -> None:
+    """Nested clusters, one per scope prefix ("layer 1" holds "layer 1/neuron 2")."""
+    scopes = sorted(s for s in items if s is not None)
+    tree: dict[str | None, list[str]] = {}
+    every: set[str] = set()
+    for s in scopes:
+        parts = s.split("/")
+        for k in range(1, len(parts) + 1):
+            every.add("/".join(parts[:k]))
+    for s in sorted(every):
+        tree.setdefault(s.rpartition("/")[0] or None, []).append(s)
+    ids = {s: f"cluster_{k}" for k, s in enumerate(sorted(every))}
+
+    def fill(target: graphviz.Digraph, scope: str | None) -> None:
+        for node_id, attrs in items.get(scope, []):
+            target.node(node_id, **attrs)
+        for child in tree.get(scope, []):
+            with target.subgraph(name=ids[child]) as sub:
+                sub.attr(label=_html(child.rpartition("/")[2]), style="rounded,dashed",
+                         color="#90a4ae", fontcolor="#546e7a", fontsize="10")
+                fill(sub, child)
+
+    fill(g, None)
+
+
+# ---------------------------------------------------------------- choosing what to draw
+
+def _children(order: list[Value]) -> dict[Value, list[Value]]:
+    kids: dict[Value, list[Value]] = {}
+    for v in order:
+        for p in v._parents:
+            kids.setdefault(p, []).append(v)
+    return kids
+
+
+def _neighbourhood(order: list[Value], centre: Value, depth: int) -> set[Value]:
+    """Everything within `depth` edges of `centre`, following edges both ways."""
+    kids = _children(order)
+    seen = {centre}
+    frontier = deque([(centre, 0)])
+    while frontier:
+        v, k = frontier.popleft()
+        if k == depth:
+            continue
+        for u in (*v._parents, *kids.get(v, ())):
+            if u not in seen:
+                seen.add(u)
+                frontier.append((u, k + 1))
+    return seen
+
+
+def _on_path(order: list[Value], source: Value) -> set[Value]:
+    """The Values on some path from `source` up to the root (the root is order[-1])."""
+    down = {source}
+    for v in order:
+        if any(p in down for p in v._parents):
+            down.add(v)
+    return down
+
+
+def _groups(order: list[Value], visible: set[Value], collapse_depth: int | None) -> dict[Value, str]:
+    """Value -> the scope box it collapses into (only Values scoped at least that deep)."""
+    if collapse_depth is None:
+        return {}
+    out = {}
+    for v in order:
+        if v in visible and v.scope:
+            parts = v.scope.split("/")
+            if len(parts) >= collapse_depth:
+                out[v] = "/".join(parts[:collapse_depth])
+    return out
+
+
+def _too_large(total: int, shown: int, max_nodes: int, order: list[Value], collapse_depth) -> str:
+    hint = []
+    if any(v.scope for v in order):
+        for k in (1, 2):
+            if collapse_depth is None or k < collapse_depth:
+                boxes = len({_groups(order, set(order), k).get(v, v) for v in order})
+                hint.append(f"collapse scopes with collapse_depth={k} ({boxes} nodes)")
+    hint.append("draw a neighbourhood with focus=node, depth=2")
+    hint.append(f"or raise max_nodes (Graphviz needs about a minute for 2,000 nodes)")
+    return (
+        f"the graph has {total} values and the drawing would have {shown} nodes, more than "
+        f"max_nodes={max_nodes}; laying it out could take minutes. Draw less of it: "
+        + "; ".join(hint)
+    )
+
+
+# ---------------------------------------------------------------- rendering
+
+def _renderer() -> tuple[str, str | None]:
+    choice = os.environ.get("CHAINRULE_RENDERER", "").strip() or "dot"
+    if choice not in RENDERERS:
+        raise ValueError(f"CHAINRULE_RENDERER must be one of {', '.join(RENDERERS)}, got {choice!r}")
+    exe = shutil.which(choice)
+    if exe is None:  # a pip-installed program sits next to the interpreter, maybe not on PATH
+        local = pathlib.Path(sys.executable).parent / choice
+        exe = str(local) if local.exists() else None
+    return choice, exe
+
+
+def renderer_available() -> bool:
+    """Whether the chosen renderer (CHAINRULE_RENDERER, default Graphviz `dot`) is installed."""
+    try:
+        return _renderer()[1] is not None
+    except ValueError:
+        return False
+
+
+def pipe(source: str, fmt: str, *, timeout: float = 120.0) -> bytes:
+    """Lay out DOT `source` and return the `fmt` ("svg", "png", "pdf") bytes.
+
+    Runs the renderer as a subprocess and stops it after `timeout` seconds.
+    """
+    if fmt not in FORMATS.values():
+        raise ValueError(f"format must be one of {', '.join(FORMATS.values())}, got {fmt!r}")
+    choice, exe = _renderer()
+    if exe is None:
+        raise RendererNotFoundError(f"the Graphviz program {choice!r} was not found. {INSTALL_HELP}")
+    if choice == "graphviz-pure" and fmt == "pdf":
+        raise ValueError("graphviz-pure writes SVG and PNG only; use .svg or .png, or Graphviz `dot` for PDF")
+    try:
+        done = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"),
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(
+            f"{choice} did not finish the layout within {timeout:g} s and was stopped; "
+            "draw less of the graph (collapse_depth=1, or focus=node, depth=2)"
+        ) from None
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeError(f"{choice} failed (exit code {done.returncode}): {message}")
+    return done.stdout
+
+
+def render(root: Value, path: str | os.PathLike, *, timeout: float = 120.0, **draw_options) -> pathlib.Path:
+    """Draw `root` and write the picture to `path`: SVG, PNG or PDF by the file's ending."""
+    path = pathlib.Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the format of {str(path)!r}: end the name in .svg, .png or .pdf")
+    data = pipe(draw(root, **draw_options).source, fmt, timeout=timeout)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
