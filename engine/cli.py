@@ -1,0 +1,371 @@
+"""The expression commands of `chainrule`: graph, step and check a formula typed as text.
+
+    chainrule graph "tanh(w*x + b)" w=2.3 b=-1.2 x=0 -o neuron.svg
+    chainrule step  "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --html steps.html
+    chainrule check "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1
+
+`add_commands(subparsers)` adds them to an argparse parser; `nn.cli` owns the `chainrule`
+entry point and adds the network commands. Also here, shared by both: the one-line
+error reporting and the exit codes (0 ok, 1 a failed check or a failed step, 2 a usage
+error), so that every command fails the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from importlib import import_module
+from typing import Callable, NoReturn, Sequence
+
+from .expr import Expression, ExpressionError, free_names, parse
+from .value import ARITHMETIC_ERRORS
+
+__all__ = [
+    "add_commands", "Parser", "UsageError", "CommandFailed", "run_command",
+    "parse_assignments", "build", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE",
+]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """The command line cannot work as given (exit code 2)."""
+
+
+class CommandFailed(Exception):
+    """The command ran and its verdict is negative, or it could not finish (exit code 1)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) and examples kept as written in --help."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments: -"):
+            message += " (a formula that starts with '-' goes after --, as in: step -- \"-x*y\" x=1 y=2)"
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ---------------------------------------------------------------- running a command
+
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace,
+                prog: str) -> int:
+    """Run `func(args)` and turn user errors into one line on stderr and an exit code.
+
+    Anything unexpected (a bug) keeps its traceback.
+    """
+    try:
+        return func(args)
+    except ExpressionError as error:
+        _say(prog, str(error))
+        if error.pointer and _stderr_is_terminal():
+            print(error.pointer, file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as error:
+        _say(prog, str(error))
+        return EXIT_USAGE
+    except CommandFailed as error:
+        _say(prog, str(error))
+        return EXIT_FAILED
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        _silence_stdout()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        _say(prog, "interrupted")
+        return 130
+    except (ValueError, TypeError, *ARITHMETIC_ERRORS) as error:
+        _say(prog, _one_line(error))
+        return EXIT_USAGE
+    except OSError as error:  # a file that cannot be read or written
+        where = f" {error.filename}" if getattr(error, "filename", None) else ""
+        _say(prog, f"cannot use{where}: {error.strerror or error}")
+        return EXIT_USAGE
+    except (RuntimeError, TimeoutError) as error:  # e.g. Graphviz missing or failing
+        _say(prog, _one_line(error))
+        return EXIT_FAILED
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _say(prog: str, message: str) -> None:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def optional(module: str, what: str):
+    """Import a part of the project that a command needs, or say it is not available."""
+    try:
+        return import_module(module)
+    except ImportError as error:
+        raise CommandFailed(f"{what} is not available in this installation ({error})") from None
+
+
+# ---------------------------------------------------------------- expressions and values
+
+def parse_assignments(items: Sequence[str]) -> dict[str, float]:
+    """`["w=2.3", "b=-1.2"]` -> {"w": 2.3, "b": -1.2}. A value may be a constant formula (1/3)."""
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise UsageError(f"expected name=value after the expression, got {item!r}")
+        if not name.isidentifier():
+            raise UsageError(f"{name!r} is not a variable name (in {item!r})")
+        if name in values:
+            raise UsageError(f"{name} is given twice")
+        values[name] = _number(name, text)
+    return values
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        try:  # a constant formula such as 1/3 or -2**0.5
+            value = parse(text, {}).root.data if not free_names(text) else None
+        except ExpressionError:
+            value = None
+        if value is None:
+            raise UsageError(f"the value of {name} must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise UsageError(f"the value of {name} must be a finite number, got {text!r}")
+    return value
+
+
+def build(text: str, assignments: Sequence[str], name: str | None = None) -> Expression:
+    """Parse the formula with the values given on the command line; strict about names."""
+    values = parse_assignments(assignments)
+    wanted = free_names(text)
+    unknown = [n for n in values if n not in wanted]
+    if unknown:
+        listed = ", ".join(wanted) if wanted else "none"
+        raise UsageError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in "
+                         f"the expression (its variables: {listed})")
+    expression = parse(text, values)
+    if name:
+        if not expression.root.is_leaf:
+            expression.root.label = name
+    return expression
+
+
+def _leaf(expression: Expression, name: str, option: str):
+    if name not in expression.variables:
+        raise UsageError(f"{option} {name}: not a variable of the expression "
+                         f"(its variables: {', '.join(expression.names) or 'none'})")
+    return expression.variables[name]
+
+
+def _gradients_line(expression: Expression) -> str:
+    root = expression.root
+    top = root.label or "f"
+    parts = [f"{top} = {_fmt(root.data)}"]
+    parts += [f"d{top}/d{n} = {_fmt(v.grad)}" for n, v in expression.variables.items()]
+    return "   ".join(parts)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+# ---------------------------------------------------------------- the commands
+
+EXPRESSION_HELP = """\
+The formula uses numbers, variables, + - * / ** (constant exponent), unary minus,
+parentheses and the functions exp log tanh sigmoid relu sin cos, sum(a, b, ...),
+dot([w1, w2], [x1, x2]) and pow(x, 2). Give every variable a value as name=value after
+the formula (a formula that starts with '-' goes after --: chainrule step -- "-x*y" x=1 y=2)."""
+
+GRAPH_EXAMPLES = """\
+examples:
+  chainrule graph "tanh(w*x + b)" w=2.3 b=-1.2 x=0 -o neuron.svg
+  chainrule graph "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 -o cost.png --partials
+  chainrule graph "x*x + 3*x" x=2 --rankdir TB          # prints the DOT source
+"""
+
+STEP_EXAMPLES = """\
+examples:
+  chainrule step "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --name C
+  chainrule step "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --html steps.html
+"""
+
+CHECK_EXAMPLES = """\
+examples:
+  chainrule check "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1
+  chainrule check "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 \\
+      --analytic "b=2*(tanh(w*x + b) - y) * (1 - tanh(w*x + b)**2)"
+exit code 0 when autodiff agrees with finite differences (and your formulas), 1 when not.
+"""
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add `graph`, `step` and `check` to a parser's subcommands."""
+    graph = subparsers.add_parser(
+        "graph", help="draw a formula's graph with its values and gradients",
+        description="Draw the graph of a formula, after a backward pass, with every value "
+                    "and gradient.\n" + EXPRESSION_HELP, epilog=GRAPH_EXAMPLES)
+    _expression_arguments(graph)
+    graph.add_argument("-o", "--output", metavar="PATH",
+                       help="write the picture here (.svg, .png or .pdf); without it the "
+                            "DOT source is printed")
+    graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="LR",
+                       help="direction of the layout (default LR: inputs on the left)")
+    graph.add_argument("--partials", action="store_true",
+                       help="write each edge's local derivative (formula and value)")
+    graph.add_argument("--path-from", metavar="VARIABLE",
+                       help="highlight every path from this variable to the output")
+    graph.add_argument("--max-nodes", type=_positive_int, default=300, metavar="N",
+                       help="refuse to draw more than N nodes (default 300)")
+    graph.set_defaults(func=run_graph)
+
+    step = subparsers.add_parser(
+        "step", help="the chain rule step by step, as a table (or a page with --html)",
+        description="Print the forward pass and every backward step of a formula: upstream "
+                    "gradient, local partial, their product and each running total.\n"
+                    + EXPRESSION_HELP, epilog=STEP_EXAMPLES)
+    _expression_arguments(step)
+    step.add_argument("--html", metavar="PATH",
+                      help="also write the step-through page (one self-contained HTML file)")
+    step.set_defaults(func=run_step)
+
+    check = subparsers.add_parser(
+        "check", help="compare autodiff with finite differences (and your own derivatives)",
+        description="Check every gradient of a formula against central finite differences; "
+                    "with --analytic, also against derivatives you worked out by hand.\n"
+                    + EXPRESSION_HELP, epilog=CHECK_EXAMPLES)
+    _expression_arguments(check)
+    check.add_argument("--analytic", action="append", default=[], metavar="NAME=FORMULA",
+                       help="your derivative with respect to NAME, as a formula of the same "
+                            "variables (repeatable)")
+    check.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step (default 1e-6)")
+    check.add_argument("--rtol", type=_positive_float, default=1e-5, help="relative tolerance (default 1e-5)")
+    check.add_argument("--atol", type=_positive_float, default=1e-8, help="absolute tolerance (default 1e-8)")
+    check.set_defaults(func=run_check)
+
+
+def _expression_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("expression", help='the formula, in quotes: "tanh(w*x + b)"')
+    parser.add_argument("values", nargs="*", default=[], metavar="name=value",
+                        help="the value of each variable, e.g. w=2.3 b=-1.2")
+    parser.add_argument("--name", metavar="NAME",
+                        help="what to call the result in tables and drawings (e.g. C)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return n
+
+
+def _positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (x > 0 and math.isfinite(x)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return x
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    expression = build(args.expression, args.values, args.name)
+    options = {"rankdir": args.rankdir, "show_partials": args.partials, "max_nodes": args.max_nodes}
+    if args.path_from:
+        options["path_from"] = _leaf(expression, args.path_from, "--path-from")
+    expression.root.backward()
+    draw = optional("engine.draw", "drawing graphs")
+    if not args.output:
+        print(draw.draw(expression.root, **options).source)
+        return EXIT_OK
+    path = draw.render(expression.root, args.output, **options)
+    print(_gradients_line(expression))
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def run_step(args: argparse.Namespace) -> int:
+    expression = build(args.expression, args.values, args.name)
+    steps = optional("engine.steps", "stepping")
+    print(steps.explain(expression.root))
+    if args.html:
+        player = optional("engine.player", "the step-through page")
+        path = player.save_html(expression.root, args.html)
+        print(f"\nwrote {path}")
+    return EXIT_OK
+
+
+def run_check(args: argparse.Namespace) -> int:
+    expression = build(args.expression, args.values, args.name)
+    check = optional("engine.check", "gradient checking")
+    if not expression.names:
+        raise UsageError("the expression has no variables to differentiate")
+    inputs = [expression.variables[n] for n in expression.names]
+    tolerances = {"eps": args.eps, "rtol": args.rtol, "atol": args.atol}
+    if args.analytic:
+        analytic = _analytic(expression, args.analytic)
+        report = check.compare(expression, inputs, analytic, **tolerances)
+        verdict = "your derivatives, autodiff and finite differences"
+    else:
+        report = check.gradcheck(expression, inputs, **tolerances)
+        verdict = "autodiff and finite differences"
+    print(report)
+    if not report:
+        raise CommandFailed(f"{verdict} disagree: {_one_line(report.message)}")
+    return EXIT_OK
+
+
+def _analytic(expression: Expression, items: Sequence[str]) -> dict[str, float]:
+    """--analytic NAME=FORMULA, each formula evaluated at the same values."""
+    values = {n: v.data for n, v in expression.variables.items()}
+    analytic: dict[str, float] = {}
+    for item in items:
+        name, sep, formula = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not formula.strip():
+            raise UsageError(f"--analytic expects NAME=FORMULA, got {item!r}")
+        _leaf(expression, name, "--analytic")
+        if name in analytic:
+            raise UsageError(f"--analytic {name} is given twice")
+        extra = [n for n in free_names(formula) if n not in values]
+        if extra:
+            raise UsageError(f"--analytic {name}: {', '.join(extra)} not in the expression "
+                             f"(its variables: {', '.join(expression.names)})")
+        analytic[name] = parse(formula, values).root.data
+    return analytic
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The expression commands on their own (the full command is `nn.cli.main`)."""
+    parser = Parser(prog="chainrule", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_commands(commands)
+    args = parser.parse_args(argv)
+    return run_command(args.func, args, f"chainrule {args.command}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
