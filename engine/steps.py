@@ -150,8 +150,7 @@ class BackwardStep:
         out = [f"upstream  {ratio(r, n)} = {number(self.upstream)}"]
         for e in self.edges:
             local = ratio(n, e.name)
-            shown = e.formula if e.formula == number(e.partial) else f"{e.formula} = {number(e.partial)}"
-            out.append(f"local     {local} = {shown}")
+            out.append(f"local     {local} = {_shown(e)}")
             out.append(
                 f"sent      {ratio(r, n)} * {local} = {number(self.upstream)} * {number(e.partial)}"
                 f" = {number(e.product)}"
@@ -161,6 +160,12 @@ class BackwardStep:
             else:
                 out.append(f"total     {ratio(r, e.name)} = {number(e.total)}")
         return out
+
+
+def _shown(e: Edge) -> str:
+    """A partial's formula and value, once when they read the same ("1", not "1 = 1")."""
+    value = number(e.partial)
+    return value if e.formula == value else f"{e.formula} = {value}"
 
 
 # ---------------------------------------------------------------- walking
@@ -273,10 +278,11 @@ def explain(root: Value, grad: float = 1.0) -> str:
                 str(s.index + 1) if first else "",
                 s.name if first else "",
                 f"{ratio(r, s.name)} = {number(s.upstream)}" if first else "",
-                f"{local} = {e.formula} = {number(e.partial)}",
+                f"{local} = {_shown(e)}",
                 f"{ratio(r, s.name)} * {local}",
                 number(e.product),
-                f"{ratio(r, e.name)} {'+' if e.arrivals > 1 else ''}= {number(e.total)}",
+                f"{ratio(r, e.name)} = {number(e.total)}"
+                + (f" (sum of {e.arrivals} paths)" if e.arrivals > 1 else ""),
             ])
             first = False
     if not bwd:
@@ -284,6 +290,7 @@ def explain(root: Value, grad: float = 1.0) -> str:
 
     leaves = [v for v in order if v._op is None]
     grads = [[f"{ratio(r, label[v])}", number(g)] for v, g in _fresh_leaf_grads(order, bwd, as_float(grad))]
+    chains = _chains(order, bwd, label)
     parts = [
         f"Forward pass ({len(fwd)} values)",
         _table(forward_rows, right={3}),
@@ -294,7 +301,50 @@ def explain(root: Value, grad: float = 1.0) -> str:
         f"Gradients of the inputs ({len(leaves)})",
         _table([["gradient", "value"]] + grads, right={1}),
     ]
+    if chains:
+        parts += ["", "The chain rule along every path to each input", *chains]
     return "\n".join(parts)
+
+
+MAX_CHAINS = 16
+"""`explain` writes out every path's product only for graphs with at most this many paths."""
+
+
+def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]) -> list[str]:
+    """One line per path from the root to an input: dC/dw = dC/da * da/dz * dz/dw = ...
+
+    Empty when the graph has more than MAX_CHAINS such paths (they multiply quickly).
+    """
+    root = order[-1]
+    count = {root: 1}
+    for v in reversed(order):
+        for p in v._parents:
+            count[p] = count.get(p, 0) + count.get(v, 0)
+    leaves = [v for v in order if v._op is None and v is not root]
+    if not leaves or sum(count.get(v, 0) for v in leaves) > MAX_CHAINS:
+        return []
+    partial = {(s.node, e.position): e.partial for s in bwd for e in s.edges}
+    paths: dict[Value, list[list[tuple[Value, int]]]] = {}
+    stack: list[tuple[Value, list[tuple[Value, int]]]] = [(root, [])]
+    while stack:
+        v, path = stack.pop()
+        if v._op is None:
+            paths.setdefault(v, []).append(path)
+            continue
+        for i, p in reversed(list(enumerate(v._parents))):
+            stack.append((p, path + [(v, i)]))
+    r = label[root]
+    lines = []
+    for leaf in leaves:
+        for k, path in enumerate(paths.get(leaf, [])):
+            factors = [ratio(label[v], label[v._parents[i]]) for v, i in path]
+            values = [number(partial[step]) for step in path]
+            product = 1.0
+            for step in path:
+                product *= partial[step]
+            head = f"{ratio(r, label[leaf])} =" if k == 0 else " " * len(ratio(r, label[leaf])) + " +"
+            lines.append(f"{head} {' * '.join(factors)} = {' * '.join(values)} = {number(product)}")
+    return lines
 
 
 def _fresh_leaf_grads(order, bwd, seed):
