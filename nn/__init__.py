@@ -1,1 +1,20 @@
-"""chainrule's network layer: modules, losses, optimisers, data and training on `engine` Values."""
+"""chainrule's network layer: modules, losses, optimisers, data and training on `engine` Values.
+
+    >>> import nn
+    >>> model = nn.MLP(2, [16, 16, 1], seed=0)
+    >>> history = nn.fit(model, nn.data.load("moons"), loss="hinge", optimiser=nn.optim.Adam(model.parameters()))
+
+`nn.analytic` holds the documents' hand-derived backpropagation (independent of the
+engine) and `nn.plot` the matplotlib figures (optional extra "plot").
+"""
+from __future__ import annotations
+
+from . import data, losses, optim
+from .model_file import ModelFileError, load_model, save_model
+from .module import MLP, Layer, Module, Neuron
+from .train import History, evaluate, fit
+
+__all__ = [
+    "Module", "Neuron", "Layer", "MLP", "fit", "evaluate", "History",
+    "save_model", "load_model", "ModelFileError", "data", "losses", "optim",
+]

@@ -1,0 +1,289 @@
+"""Training: `fit` runs gradient descent on a model over a data set and returns a History.
+
+One step: zero the grads, build the mean loss over a batch (plus an optional L2
+penalty), `backward()`, `optimiser.step()`. With `compile=True` the loss graph for a
+batch size is built once over input and target leaves that `fit` owns, and each step
+only writes new numbers into those leaves and replays it (`engine.compile`).
+
+Everything is checked before the first step (input widths, targets against the loss),
+so a bad data set raises a ValueError and leaves the model as it was.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence, TextIO
+
+import engine.context
+from engine import Value
+from engine.context import no_grad
+
+from . import losses as _losses
+from .data import Dataset
+from .module import Module
+from .optim import SGD, Optimiser
+
+__all__ = ["History", "fit", "evaluate", "ProgressBar"]
+
+
+@dataclass
+class History:
+    """Per epoch: the mean training loss and accuracy (None when not classification).
+
+    Both are measured on the fly during the epoch, as each batch is seen.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float | None] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def __repr__(self) -> str:
+        if not self.loss:
+            return "History(no epochs)"
+        acc = self.accuracy[-1]
+        shown = "" if acc is None else f", accuracy {acc:.1%}"
+        return f"History({self.epochs} epochs, loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}{shown})"
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent when `enabled` is False."""
+
+    def __init__(self, total: int, enabled: bool, stream: TextIO | None = None, width: int = 30) -> None:
+        self.total, self.enabled, self.width = total, enabled, width
+        self.stream = stream if stream is not None else sys.stderr
+        self.start = time.perf_counter()
+        self._last = 0.0
+
+    def update(self, done: int, loss: float, accuracy: float | None) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if done < self.total and now - self._last < 0.1:  # at most 10 redraws a second
+            return
+        self._last = now
+        filled = int(self.width * done / self.total)
+        acc = "" if accuracy is None else f"  acc {accuracy:6.1%}"
+        rate = done / max(now - self.start, 1e-9)
+        self.stream.write(
+            f"\repoch {done:>{len(str(self.total))}}/{self.total} [{'#' * filled}{'.' * (self.width - filled)}]"
+            f"  loss {loss:.4g}{acc}  {rate:.1f} epochs/s "
+        )
+        if done == self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _dataset(data: Any) -> tuple[list[Sequence[float]], list[Any]]:
+    if isinstance(data, Dataset):
+        return data.X, data.y
+    try:
+        X, y = data
+    except (TypeError, ValueError):
+        raise TypeError("data must be an nn.data.Dataset or an (X, y) pair") from None
+    if len(X) != len(y):
+        raise ValueError(f"data has {len(X)} inputs but {len(y)} targets")
+    if len(X) == 0:
+        raise ValueError("data is empty")
+    return list(X), list(y)
+
+
+def _prepare(model: Module, X: Sequence, y: Sequence, loss: _losses.Loss) -> tuple[list[list[float]], list[list[float]]]:
+    """Inputs as float rows of the model's width, targets encoded by the loss: or a ValueError."""
+    nin, nout = getattr(model, "nin", None), getattr(model, "nout", None)
+    if nin is None or nout is None:
+        raise TypeError(f"fit needs a model with nin and nout (an nn.MLP), got {type(model).__name__}")
+    rows = []
+    for i, row in enumerate(X):
+        try:
+            n = len(row)
+        except TypeError:
+            row, n = [row], 1
+        if n != nin:
+            raise ValueError(f"row {i} of the data has {n} feature{'s' if n != 1 else ''} but the model takes {nin} inputs")
+        try:
+            values = [float(v) for v in row]
+        except (TypeError, ValueError):
+            raise TypeError(f"row {i} of the data is not all numbers: {row!r:.80}") from None
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"row {i} of the data has a non-finite value: {values}")
+        rows.append(values)
+    targets = []
+    for i, t in enumerate(y):
+        try:
+            targets.append(loss.encode(t, nout))
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"target {i}: {error}") from None
+    return rows, targets
+
+
+def _accuracy(hits: int, seen: int, scorer: Any) -> float | None:
+    return None if scorer is None else hits / seen
+
+
+def evaluate(model: Module, data: Any, loss: "str | _losses.Loss" = "mse") -> tuple[float, float | None]:
+    """(mean loss, accuracy or None) of `model` on `data`, without building a graph."""
+    loss = _losses.get(loss)
+    X, y = _dataset(data)
+    rows, targets = _prepare(model, X, y, loss)
+    scorer = loss.scorer(targets)
+    total, hits = 0.0, 0
+    with no_grad():
+        for x, t in zip(rows, targets):
+            out = model(x)
+            total += loss.forward(out, t).data
+            if scorer is not None:
+                hits += scorer([o.data for o in out], t)
+    return total / len(rows), _accuracy(hits, len(rows), scorer)
+
+
+def _gc_paused() -> Callable[[], Any]:
+    """`engine.context.gc_paused` when the engine offers it; otherwise a no-op."""
+    paused = getattr(engine.context, "gc_paused", None)
+    return paused if callable(paused) else contextlib.nullcontext
+
+
+def fit(
+    model: Module,
+    data: Any,
+    loss: "str | _losses.Loss" = "mse",
+    optimiser: Optimiser | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    seed: int = 0,
+    progress: bool | None = None,
+    compile: bool = False,
+    l2: float = 0.0,
+    callback: Callable[[int, float, float | None], Any] | None = None,
+) -> History:
+    """Train `model` on `data` for `epochs` and return the History.
+
+    `loss`: an `nn.losses` object or name ("mse", "sse", "half", "hinge", "bce",
+    "cross_entropy"); `optimiser`: defaults to SGD(lr=0.1); `batch_size` None means the
+    whole data set per step; batches are shuffled per epoch with `seed` (same seed, same
+    run). `progress`: a progress bar on stderr; None shows it only on a terminal. `l2`
+    adds l2 * sum(w^2) over the weights (not biases). `callback(epoch, loss, accuracy)`
+    runs after each epoch.
+    """
+    loss_fn = _losses.get(loss)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    X, y = _dataset(data)
+    rows, targets = _prepare(model, X, y, loss_fn)
+    n = len(rows)
+    if batch_size is None:
+        batch_size = n
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    batch_size = min(batch_size, n)
+    params = model.parameters()
+    if optimiser is None:
+        optimiser = SGD(params, lr=0.1)
+    elif not isinstance(optimiser, Optimiser):
+        raise TypeError(f"optimiser must be an nn.optim optimiser, got {type(optimiser).__name__}")
+    l2 = float(l2)
+    if not (math.isfinite(l2) and l2 >= 0.0):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    weights = [p for name, p in model.named_parameters() if not name.endswith(".b") and name != "b"]
+    scorer = loss_fn.scorer(targets)
+    rng = random.Random(seed)
+    order = list(range(n))
+    bar = ProgressBar(epochs, sys.stderr.isatty() if progress is None else bool(progress))
+    paused = _gc_paused()
+    step = _CompiledSteps(model, loss_fn, weights, l2) if compile else None
+    history = History()
+    started = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        if batch_size < n:
+            rng.shuffle(order)
+        total, hits = 0.0, 0
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            with paused():
+                optimiser.zero_grad()
+                if step is not None:
+                    value = step(rows, targets, batch)
+                    outputs = None
+                else:
+                    value, outputs = _eager_step(model, loss_fn, rows, targets, batch, weights, l2)
+                optimiser.step()
+            total += value * len(batch)
+            if scorer is not None and outputs is not None:
+                hits += sum(scorer(out, targets[i]) for out, i in zip(outputs, batch))
+        if scorer is not None and step is not None:
+            hits = _count_hits(model, rows, targets, scorer)  # the replay does not expose outputs
+        history.loss.append(total / n)
+        history.accuracy.append(_accuracy(hits, n, scorer))
+        bar.update(epoch, history.loss[-1], history.accuracy[-1])
+        if callback is not None:
+            callback(epoch, history.loss[-1], history.accuracy[-1])
+    history.seconds = time.perf_counter() - started
+    return history
+
+
+def _eager_step(
+    model: Module, loss_fn: _losses.Loss, rows: list, targets: list, batch: list[int],
+    weights: list[Value], l2: float,
+) -> tuple[float, list[list[float]]]:
+    """Forward over the batch, backward once; returns (mean loss, the output numbers)."""
+    terms, outputs = [], []
+    for i in batch:
+        out = model(rows[i])
+        terms.append(loss_fn.forward(out, targets[i]))
+        outputs.append([o.data for o in out])
+    total = terms[0] if len(terms) == 1 else Value.sum(terms) * (1.0 / len(terms))
+    if l2:
+        total = total + _losses.l2_penalty(weights, l2)
+    total.backward()
+    return total.data, outputs
+
+
+def _count_hits(model: Module, rows: list, targets: list, scorer: Any) -> int:
+    with no_grad():
+        return sum(scorer([o.data for o in model(x)], t) for x, t in zip(rows, targets))
+
+
+class _CompiledSteps:
+    """One compiled loss graph per batch size, over input and target leaves we own."""
+
+    def __init__(self, model: Module, loss_fn: _losses.Loss, weights: list[Value], l2: float) -> None:
+        try:
+            from engine.compile import compile as compile_graph
+        except ImportError:
+            raise NotImplementedError(
+                "fit(compile=True) needs engine.compile (the compiled replay), which this "
+                "installation does not have yet; use compile=False"
+            ) from None
+        self.compile_graph = compile_graph
+        self.model, self.loss_fn, self.weights, self.l2 = model, loss_fn, weights, l2
+        self.graphs: dict[int, tuple[Any, list[list[Value]], list[list[Value]]]] = {}
+
+    def _build(self, size: int, width: int, nt: int) -> tuple[Any, list[list[Value]], list[list[Value]]]:
+        xs = [[Value(0.0, label=f"x{k}.{j}") for j in range(1, width + 1)] for k in range(1, size + 1)]
+        ts = [[Value(0.0, label=f"y{k}.{j}") for j in range(1, nt + 1)] for k in range(1, size + 1)]
+        terms = [self.loss_fn.forward(self.model(x), t) for x, t in zip(xs, ts)]
+        total = terms[0] if size == 1 else Value.sum(terms) * (1.0 / size)
+        if self.l2:
+            total = total + _losses.l2_penalty(self.weights, self.l2)
+        return self.compile_graph(total), xs, ts
+
+    def __call__(self, rows: list, targets: list, batch: list[int]) -> float:
+        size = len(batch)
+        if size not in self.graphs:
+            self.graphs[size] = self._build(size, len(rows[0]), len(targets[0]))
+        compiled, xs, ts = self.graphs[size]
+        for k, i in enumerate(batch):
+            for leaf, v in zip(xs[k], rows[i]):
+                leaf.data = v
+            for leaf, v in zip(ts[k], targets[i]):
+                leaf.data = v
+        value = compiled.forward()
+        compiled.backward()
+        return float(value)
