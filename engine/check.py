@@ -446,11 +446,9 @@ def compare(f: Callable[..., Value], inputs: Sequence[Value | Number],
             ok = ok and _close(h, a, rtol, atol) and _close(h, n, rtol, atol)
         rows.append(ComparisonRow(label, a, h, n, ok))
     report = ComparisonReport(rows, rtol, atol)
-    failed = [r.label for r in rows if not r.ok]
     report.message = (
-        f"all agree (rtol={rtol:g}, atol={atol:g})" if not failed
-        else f"DISAGREE on {', '.join(map(repr, failed))}: "
-        + "; ".join(_disagreement(r, rtol, atol) for r in rows if not r.ok)
+        f"all agree (rtol={rtol:g}, atol={atol:g})" if report
+        else "DISAGREE: " + "; ".join(_disagreement(r, rtol, atol) for r in rows if not r.ok)
     )
     return report
 
@@ -470,13 +468,13 @@ def _disagreement(row: ComparisonRow, rtol: float, atol: float) -> str:
     """Which of the three is the odd one out."""
     auto_numeric = _close(row.autodiff, row.numeric, rtol, atol)
     if row.analytic is None:
-        return f"{row.label}: autodiff {_num(row.autodiff)} vs numeric {_num(row.numeric)}"
+        return f"{row.label!r}: autodiff {_num(row.autodiff)} vs numeric {_num(row.numeric)}"
     formula_numeric = _close(row.analytic, row.numeric, rtol, atol)
     if auto_numeric and not formula_numeric:
-        return (f"{row.label}: the formula gives {_num(row.analytic)}, autodiff and numeric "
+        return (f"{row.label!r}: the formula gives {_num(row.analytic)}, autodiff and numeric "
                 f"{_num(row.autodiff)} (check the formula)")
     if formula_numeric and not auto_numeric:
-        return (f"{row.label}: autodiff {_num(row.autodiff)} differs from the formula and "
+        return (f"{row.label!r}: autodiff {_num(row.autodiff)} differs from the formula and "
                 f"numeric {_num(row.analytic)} (check the graph: gradcheck names the op)")
-    return (f"{row.label}: autodiff {_num(row.autodiff)}, formula {_num(row.analytic)}, "
+    return (f"{row.label!r}: autodiff {_num(row.autodiff)}, formula {_num(row.analytic)}, "
             f"numeric {_num(row.numeric)}")

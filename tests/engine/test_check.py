@@ -285,3 +285,32 @@ def test_compare_errors():
         compare(lambda w: w * w, inputs, {"w": lambda a, b: a})
     with pytest.raises(TypeError, match="map input labels"):
         compare(lambda w: w * w, inputs, [2.0])
+
+
+# ---------------------------------------------------------------- the network layer and the demo
+
+def test_gradcheck_passes_on_an_nn_mlp():
+    nn = pytest.importorskip("nn.module")
+    model = nn.MLP(3, [4, 2], activation="tanh", output="sigmoid", seed=3)
+    x, y = [0.7, 0.6, 0.2], [0.9, 0.6]  # document 000's training example
+
+    def loss(*_):
+        return Value.sum([(a - t) ** 2 for a, t in zip(model(x), y)])
+
+    params = list(model.parameters())
+    report = gradcheck(loss, params)
+    assert report, str(report)
+    assert len(report.rows) == 4 * 4 + 5 * 2
+
+
+def test_the_demo_prints_the_three_way_comparison_and_a_second_derivative(capsys):
+    import pathlib
+    import runpy
+
+    demo = pathlib.Path(__file__).parents[2] / "demos" / "check_gradients.py"
+    runpy.run_path(str(demo), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.count("all agree") == 2
+    assert "-1.11860264255  -1.11860264255" in out  # document 000's dCdb, autodiff and by hand
+    assert "autodiff (grad of grad)" in out and "by hand" in out
+    assert "gradcheck FAILED" in out and "broken_tanh" in out
