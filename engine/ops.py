@@ -206,10 +206,13 @@ DOT = Op(
 )
 
 
-@lru_cache(maxsize=None)
 def power(p: float) -> Op:
     """The `pow` op for one constant exponent `p` (cached, so each exponent is one Op)."""
-    p = float(p)
+    return _power(float(p))  # float first: power(2) and power(2.0) are the same Op
+
+
+@lru_cache(maxsize=None)
+def _power(p: float) -> Op:
     shown = fmt_number(p)
     return Op(
         "pow", f"**{shown}", 1, lambda m, a: m.pow(a, p),
