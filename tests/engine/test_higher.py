@@ -343,3 +343,55 @@ def test_hessian_matches_central_differences_of_the_gradient(x, y):
             numeric = (gp[i] - gm[i]) / (2 * eps)
             assert abs(H[i][j] - numeric) <= 1e-6 * max(1.0, abs(numeric))
     assert H[0][1] == pytest.approx(H[1][0], rel=1e-12, abs=1e-14)
+
+
+# ---------------------------------------------------------------- property: same numbers as backward
+
+UNARY_BUILDERS = [
+    lambda u: -u, lambda u: u.exp(), lambda u: (u * u + 0.5).log(), lambda u: u.tanh(),
+    lambda u: u.sigmoid(), lambda u: u.relu(), lambda u: u.sin(), lambda u: u.cos(),
+    lambda u: u**2, lambda u: u**3, lambda u: (u * u + 0.5) ** 0.5, lambda u: (u * u + 0.5) ** -1,
+]
+BINARY_BUILDERS = [
+    lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / (b * b + 0.5),
+    lambda a, b: Value.sum([a, b, a]), lambda a, b: Value.dot([a, b], [b, 1.5]),
+]
+
+
+def programs():
+    """Expression recipes: ("x", i), (unary index, e) or (binary index, e, e)."""
+    leaf = st.integers(0, 2).map(lambda i: ("x", i))
+    return st.recursive(
+        leaf,
+        lambda kids: st.one_of(
+            st.tuples(st.integers(0, len(UNARY_BUILDERS) - 1), kids),
+            st.tuples(st.integers(0, len(BINARY_BUILDERS) - 1), kids, kids),
+        ),
+        max_leaves=10,
+    )
+
+
+def build(program, xs):
+    if program[0] == "x":
+        return xs[program[1]]
+    if len(program) == 2:
+        return UNARY_BUILDERS[program[0]](build(program[1], xs))
+    return BINARY_BUILDERS[program[0]](build(program[1], xs), build(program[2], xs))
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs(), st.lists(st.floats(-1.5, 1.5), min_size=3, max_size=3))
+def test_value_gradients_equal_the_float_backward_bit_for_bit(program, point):
+    try:
+        xs = [Value(v) for v in point]
+        y = build(program, xs)
+        y.backward()
+    except OverflowError:
+        return  # out of floats' range: nothing to compare
+    floats = [x.grad for x in xs]
+    assert gradients(y, xs) == floats
+    assert [g.data for g in gradients(y, xs, create_graph=True)] == floats
+    for x in xs:
+        x.grad = 0.0
+    y.backward(create_graph=True)
+    assert [float(x.grad) for x in xs] == floats  # leaves off the graph keep their float
