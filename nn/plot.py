@@ -1,0 +1,109 @@
+"""Figures with matplotlib (the optional extra "plot"): the loss curve and the decision
+boundary, saved to files (.png, .svg, .pdf).
+
+Figures are drawn on matplotlib's Agg canvas directly, without pyplot, so using them
+never changes the backend of the program that imports this module.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from . import analytic
+from .data import Dataset
+from .train import History
+
+__all__ = ["plot_history", "plot_decision_boundary"]
+
+
+def _figure(size: tuple[float, float]) -> Any:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            "plots need matplotlib, an optional extra: pip install 'chainrule[plot]' (or pip install matplotlib)"
+        ) from None
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Any, path: str | os.PathLike) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=110, bbox_inches="tight")
+    return target
+
+
+def plot_history(history: History, path: str | os.PathLike, *, title: str = "training") -> Path:
+    """The loss per epoch (log scale when it spans decades) and the accuracy if any."""
+    if not isinstance(history, History):
+        raise TypeError(f"plot_history takes an nn.History, got {type(history).__name__}")
+    if not history.loss:
+        raise ValueError("the history has no epochs to plot")
+    fig = _figure((6.4, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    epochs = range(1, len(history.loss) + 1)
+    ax.plot(epochs, history.loss, color="tab:blue", label="loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss", color="tab:blue")
+    positive = [v for v in history.loss if v > 0]
+    if positive and max(positive) / min(positive) > 100 and len(positive) == len(history.loss):
+        ax.set_yscale("log")
+    accuracy = [a for a in history.accuracy if a is not None]
+    if accuracy and len(accuracy) == len(history.loss):
+        ax2 = ax.twinx()
+        ax2.plot(epochs, [100 * a for a in accuracy], color="tab:orange", label="accuracy")
+        ax2.set_ylabel("accuracy (%)", color="tab:orange")
+        ax2.set_ylim(0, 105)
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_decision_boundary(model: Any, data: Dataset, path: str | os.PathLike, *,
+                           resolution: int = 200, title: str | None = None) -> Path:
+    """The model's output over the plane of a 2-feature data set, with the points.
+
+    One output: the boundary is where it crosses the middle of the labels (0 for +-1,
+    0.5 for 0/1). Several outputs: each point of the plane takes the class of the
+    largest output.
+    """
+    import numpy as np
+
+    if not isinstance(data, Dataset) or data.n_features != 2:
+        raise ValueError("plot_decision_boundary needs an nn.data.Dataset with 2 features")
+    if getattr(model, "nin", None) != 2:
+        raise ValueError(f"plot_decision_boundary needs a model with 2 inputs, got {getattr(model, 'nin', None)}")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    X = np.asarray(data.X, dtype=float)
+    pad = 0.5
+    xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, resolution)
+    ys = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    out = analytic.predict(model.weights(), np.column_stack([gx.ravel(), gy.ravel()]))
+    labels = np.asarray([_label(t) for t in data.y], dtype=float)
+    fig = _figure((5.2, 4.6))
+    ax = fig.add_subplot(1, 1, 1)
+    if out.shape[1] == 1:
+        mid = 0.5 if set(np.unique(labels)) <= {0.0, 1.0} else 0.0
+        Z = out[:, 0].reshape(gx.shape)
+        ax.contourf(gx, gy, Z > mid, levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#f4c7c3"], alpha=0.8)
+        ax.contour(gx, gy, Z, levels=[mid], colors="k", linewidths=1)
+    else:
+        Z = out.argmax(axis=1).reshape(gx.shape)
+        ax.contourf(gx, gy, Z, levels=np.arange(out.shape[1] + 1) - 0.5, cmap="Pastel1", alpha=0.9)
+    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=28)
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(title or f"decision boundary: {data.name}")
+    return _save(fig, path)
+
+
+def _label(t: Any) -> float:
+    """A number to colour a point by: the label, or the class of a one-hot target."""
+    if hasattr(t, "__len__"):
+        return float(max(range(len(t)), key=lambda i: t[i]))
+    return float(t)
