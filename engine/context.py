@@ -6,16 +6,18 @@
   drawings can group nodes without the engine knowing what a neuron is. Scopes nest.
 - `detect_anomaly()`: the first op whose result is NaN or infinite raises, naming the op
   and its operands. Off by default because it costs a check per op.
+- `gc_paused()`: Python's cyclic garbage collector stays off inside (speed, see below).
 
 The state is per thread only in the sense that Python's GIL makes each switch atomic; the
 managers restore the previous state on exit, also when an exception passes through.
 """
 from __future__ import annotations
 
+import gc
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["no_grad", "scope", "detect_anomaly", "grad_enabled", "current_scope"]
+__all__ = ["no_grad", "scope", "detect_anomaly", "gc_paused", "grad_enabled", "current_scope"]
 
 
 class _State:
@@ -61,6 +63,27 @@ def detect_anomaly() -> Iterator[None]:
         yield
     finally:
         STATE.anomaly = previous
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector, e.g. around one training step.
+
+    Why it is safe: a graph of Values holds no reference cycles (no closures, no links
+    from parents to children), so reference counting frees it the moment its output is
+    dropped; the cyclic collector can only ever find nothing in it. Why it pays: the
+    collector starts every few hundred allocations and, as a step makes tens of
+    thousands of nodes, rescans the ones still alive: half the time of a training step
+    goes there. Cycles made elsewhere inside the block are collected after it, as usual.
+    Nests; restores the collector's previous state on exit.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def grad_enabled() -> bool:
