@@ -69,6 +69,12 @@ def test_second_derivative_through_backward_create_graph():
     assert close(x.grad, 2 * math.cos(0.8) - 0.8 * math.sin(0.8))
 
 
+def test_value_backend_offers_every_primitive_of_the_float_backend():
+    # a primitive added to FloatMath for a new op needs its Value form too
+    primitives = {n for n in vars(engine.ops.FloatMath) if not n.startswith("_")}
+    assert primitives <= {n for n in vars(ValueMath) if not n.startswith("_")}
+
+
 def test_tanh_partial_goes_through_the_exact_sech2_node():
     a = Value(30.0)
     (d,) = engine.ops.TANH.partials(ValueMath, a.tanh(), a)
