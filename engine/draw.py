@@ -212,7 +212,8 @@ def draw(
                 formula = v._op.formula(pos, len(v._parents)).format(
                     *[label[q] for q in v._parents], out=label[v])
                 value = "error" if isinstance(partials, Exception) else number(partials[pos])
-                attrs["label"] = _html(f"{ratio(label[v], label[p])} = {formula}\n= {value}")
+                shown = value if formula == value else f"{formula}\n= {value}"
+                attrs["label"] = _html(f"{ratio(label[v], label[p])} = {shown}")
             g.edge(source, target, **attrs)
     return g
 

@@ -44,7 +44,7 @@ def frames(root: Value, grad: float = 1.0) -> list[dict]:
         fwd = list(forward_steps(root))
         seed = as_float(grad, "backward seed")
         out = [{
-            "title": f"The graph of {r}: {len(order)} values",
+            "title": f"The graph of {r}: {len(order)} value{'s' if len(order) != 1 else ''}",
             "lines": ["The inputs are given. Press Next (or the right arrow key) to compute forward."],
             "current": None, "parents": [], "phase": "forward",
             "data": {index[s.node]: number(s.value) for s in fwd if s.node._op is None}, "grad": {},
@@ -161,13 +161,13 @@ body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 0; color: #212
 header { padding: 10px 16px; background: #263238; color: #fff; }
 header h1 { font-size: 18px; margin: 0; }
 main { display: flex; gap: 16px; padding: 12px 16px; align-items: flex-start; flex-wrap: wrap; }
-#picture { flex: 3 1 640px; min-width: 320px; overflow: auto; border: 1px solid #cfd8dc; border-radius: 6px; }
+#picture { flex: 3 1 560px; min-width: 320px; overflow: auto; border: 1px solid #cfd8dc; border-radius: 6px; }
 #graph { width: 100%; height: auto; display: block; }
-aside { flex: 2 1 360px; min-width: 300px; }
+aside { flex: 2 1 420px; min-width: 300px; }
 #controls { display: flex; gap: 8px; align-items: center; margin-bottom: 8px; }
-#controls button { font-size: 15px; padding: 4px 12px; }
+#controls button { font-size: 15px; padding: 4px 12px; white-space: nowrap; }
 #slider { flex: 1; }
-#counter { font-variant-numeric: tabular-nums; min-width: 7em; text-align: right; }
+#counter { font-variant-numeric: tabular-nums; white-space: nowrap; text-align: right; }
 #title { font-size: 16px; margin: 6px 0; }
 #explain { background: #f5f5f5; border-radius: 6px; padding: 10px; white-space: pre-wrap;
   font-family: "DejaVu Sans Mono", monospace; font-size: 13px; line-height: 1.5; margin: 0; }
@@ -254,7 +254,8 @@ _JS = r"""
     else if (e.key === "Home") show(0);
     else if (e.key === "End") show(N - 1);
   });
-  show(0);
+  const start = /^#(\d+)$/.exec(location.hash);  // page.html#7 opens at frame 7
+  show(start ? Number(start[1]) - 1 : 0);
 })();
 """
 

@@ -150,15 +150,14 @@ class BackwardStep:
         out = [f"upstream  {ratio(r, n)} = {number(self.upstream)}"]
         for e in self.edges:
             local = ratio(n, e.name)
-            out.append(f"local     {local} = {_shown(e)}")
+            out.append(f"to {e.name}:")
+            out.append(f"  local   {local} = {_shown(e)}")
             out.append(
-                f"sent      {ratio(r, n)} * {local} = {number(self.upstream)} * {number(e.partial)}"
+                f"  sent    {ratio(r, n)} * {local} = {number(self.upstream)} * {number(e.partial)}"
                 f" = {number(e.product)}"
             )
-            if e.arrivals > 1:
-                out.append(f"total     {ratio(r, e.name)} = {number(e.total)}  (sum over {e.arrivals} paths so far)")
-            else:
-                out.append(f"total     {ratio(r, e.name)} = {number(e.total)}")
+            paths = f"  (sum of {e.arrivals} paths so far)" if e.arrivals > 1 else ""
+            out.append(f"  total   {ratio(r, e.name)} = {number(e.total)}{paths}")
         return out
 
 
