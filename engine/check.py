@@ -126,12 +126,14 @@ class NodeCheck:
     """One op's local derivative with respect to one of its inputs, table vs numeric."""
 
     node: Value
-    position: int  # the node's index in topological order
+    position: int  # the node's index in topological order (explain's # is position + 1)
     input_index: int
     partial: float  # what the op table says
     numeric: float  # central difference of the op's own forward
     ok: bool
     note: str = ""
+    name: str = ""  # the node's display name, as `engine.explain` and the drawings show it
+    operand_names: tuple[str, ...] = ()
 
     @property
     def op_name(self) -> str:
@@ -139,13 +141,15 @@ class NodeCheck:
 
     def describe(self) -> str:
         op = self.node.op
-        operands = ", ".join(map(describe, self.node.parents))
-        where = f" in scope {self.node.scope!r}" if self.node.scope else ""
-        name = f" ({self.node.label!r})" if self.node.label else ""
+        operands = self.operand_names or tuple(map(describe, self.node.parents))
+        name = self.name or op.name
+        wrt = operands[self.input_index]
+        value = self.node.parents[self.input_index].data
+        where = f", scope {self.node.scope!r}" if self.node.scope else ""
         return (
-            f"{op.name}({operands}){name}, node {self.position} in topological order{where}: "
-            f"d/d(input {self.input_index}) is {_num(self.partial)} by the op table but "
-            f"{_num(self.numeric)} by finite differences"
+            f"{name} = {op.name}({', '.join(operands)}) (#{self.position + 1} in the forward "
+            f"pass{where}): d({name})/d({wrt}) is {_num(self.partial)} by the op table but "
+            f"{_num(self.numeric)} by finite differences, at {wrt} = {_num(value)}"
         )
 
 
@@ -201,9 +205,13 @@ def check_nodes(root: Value, *, eps: float = 1e-6, rtol: float = 1e-5,
     """
     if not isinstance(root, Value):
         raise TypeError(f"check_nodes needs a Value, got {type(root).__name__}")
+    from .steps import names  # the stepper's names, so messages match explain() and draw()
+
     eps, rtol, atol = _check_tolerances(eps, rtol, atol)
+    order = topological_order(root)
+    shown = names(order)
     results = []
-    for position, node in enumerate(topological_order(root)):
+    for position, node in enumerate(order):
         op = node.op
         if op is None:
             continue
@@ -216,7 +224,8 @@ def check_nodes(root: Value, *, eps: float = 1e-6, rtol: float = 1e-5,
         for j, partial in enumerate(local):
             partial = float(partial)
             numeric, ok, note = _check_partial(op, xs, j, partial, eps, rtol, atol)
-            results.append(NodeCheck(node, position, j, partial, numeric, ok, note))
+            results.append(NodeCheck(node, position, j, partial, numeric, ok, note, shown[node],
+                                     tuple(shown[p] for p in node.parents)))
     return results
 
 

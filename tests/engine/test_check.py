@@ -178,6 +178,10 @@ def test_a_wrong_partial_is_caught_and_named_by_the_per_node_check():
     assert report.worst.label == "b"
     assert "'b'" in report.message and "bad_tanh" in report.message
     assert report.bad_nodes[0].node.op is BAD_TANH
+    # named as the stepper and the drawings name it
+    assert "bad_tanh1 = bad_tanh(add1)" in report.message
+    assert "d(bad_tanh1)/d(add1)" in report.message
+    assert "6  bad_tanh1" in engine.explain(f(w, b)) and "(#6 in the forward pass)" in report.message
     # the op table's partial vs the op's own forward, at that node
     z = 2.3 * 0.5 - 1.2
     assert report.bad_nodes[0].partial == pytest.approx(1 - math.tanh(z))
