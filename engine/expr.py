@@ -337,6 +337,9 @@ def _children(text: str, node: ast.AST) -> list[ast.AST]:
 
 
 def _call_children(text: str, node: ast.Call) -> list[ast.AST]:
+    if isinstance(node.func, ast.Attribute):  # np.tanh(x), math.exp(x), x.real(), ...
+        raise _error(text, node.func, "attribute access (a.b) is not allowed: call functions "
+                                      "by their bare name, as in tanh(x)")
     if not isinstance(node.func, ast.Name):
         raise _error(text, node.func, "only functions called by name are allowed, "
                                       f"as in tanh(x) (functions: {', '.join(FUNCTIONS)})")

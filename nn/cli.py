@@ -230,6 +230,12 @@ def _load_data(name: str, settings: dict[str, Any], args: argparse.Namespace):
 
 def run_train(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    optional("nn.losses", "the losses").get(settings["loss"])  # an unknown loss fails now
+    if args.plot and Path(args.plot).suffix.lower() != ".png":  # not after training
+        raise UsageError(f"--plot writes PNG files: end the name in .png, got {args.plot!r}")
+    for path in filter(None, (args.save, args.plot)):
+        if Path(path).is_dir():
+            raise UsageError(f"{path} is a folder; give a file name")
     dataset = _load_data(args.dataset, settings, args)
     MLP = _api("MLP", "module", "the network layer")
     fit = _api("fit", "train", "training")
@@ -437,9 +443,10 @@ def tour(out: Path) -> int:
         page = player.save_html(root, out / "steps.html")
         written.append(("the step-through page (open it in a browser)", Path(page)))
         print(f"  wrote {page}")
-    except CommandFailed as error:
-        notes.append(str(error))
-        print(f"  skipped: {error}")
+    except (CommandFailed, RuntimeError, TimeoutError) as error:
+        reason = str(error).split(". ")[0]
+        notes.append(f"step-through page not written: {reason}")
+        print(f"  skipped: {reason}")
 
     _heading(6, "Training the NOT gate: one tanh neuron (seed 001)")
     ok = _train_not(out, written) and ok
@@ -501,7 +508,7 @@ def _train_not(out: Path, written: list) -> bool:
     print(f"  after 300 steps of gradient descent: w={W[0][0]:.3f}, b={bias[0]:.3f}")
     print(f"  after:  {_not_outputs(model)}   ({_summary(history)})")
     path = _api("save_model", "model_file", "model files")(model, out / "not.json")
-    written.append(("the trained NOT neuron (chainrule eval out/not.json 0 1)", Path(path)))
+    written.append((f"the trained NOT neuron (try: chainrule eval {path} 0 1)", Path(path)))
     return True
 
 
@@ -524,7 +531,7 @@ def _train_moons(out: Path, written: list, notes: list) -> bool:
                   epochs=100, seed=0, progress=None)
     print(f"  {_summary(history)}")
     path = _api("save_model", "model_file", "model files")(model, out / "moons.json")
-    written.append(("the trained moons MLP (chainrule eval out/moons.json 0.5,0.2)", Path(path)))
+    written.append((f"the trained moons MLP (try: chainrule eval {path} 0.5,0.2)", Path(path)))
     try:
         for picture in _plots(model, data, history, str(out / "moons.png")):
             written.append(("decision boundary" if picture.stem == "moons" else "loss curve", picture))

@@ -137,6 +137,8 @@ def test_calling_the_expression_rebuilds_it_on_new_inputs():
     ("sqrt(x)", "x**0.5", "sqrt"),
     ("x(1)", "unknown function 'x'", "x"),
     ("__import__('os')", "unknown function", "__import__"),
+    ("np.tanh(x)", "bare name", "np.tanh"),
+    ("(lambda: 1)()", "only functions called by name", "lambda: 1"),
     ("tanh", "is a function", "tanh"),
     ("y + 1", "no value for the variable y", "y"),
     ("x // 2", "//", "x // 2"),
