@@ -1,0 +1,149 @@
+"""fit: learning, history, determinism, batches, progress bar, bad data, the compiled path."""
+from __future__ import annotations
+
+import importlib.util
+import io
+
+import pytest
+
+import nn
+from nn import MLP, data, fit, optim
+from nn.train import ProgressBar
+
+
+def test_fit_learns_xor_and_returns_a_history():
+    model = MLP(2, [8, 1], seed=0)
+    d = data.load("xor")
+    h = fit(model, d, loss="mse", optimiser=optim.Adam(model.parameters(), lr=0.05), epochs=150, progress=False)
+    assert h.epochs == 150 and len(h.accuracy) == 150
+    assert h.loss[-1] < h.loss[0] * 0.1
+    assert nn.evaluate(model, d, "mse")[1] == 1.0
+
+
+def test_fit_is_deterministic_under_a_seed():
+    def run(seed):
+        model = MLP(2, [6, 1], seed=3)
+        h = fit(model, data.load("moons", n=40), loss="hinge", optimiser=optim.SGD(model.parameters(), lr=0.05),
+                epochs=5, batch_size=8, seed=seed, progress=False)
+        return h.loss, [p.data for p in model.parameters()]
+
+    assert run(1) == run(1)
+    assert run(1) != run(2)  # the seed shuffles the batches
+
+
+def test_full_batch_step_equals_a_manual_step():
+    d = data.load("table10")
+    a, b = MLP(2, [3, 1], seed=5), MLP(2, [3, 1], seed=5)
+    fit(a, d, loss="mse", optimiser=optim.SGD(a.parameters(), lr=0.1), epochs=1, progress=False)
+    opt = optim.SGD(b.parameters(), lr=0.1)
+    terms = [nn.losses.mean_squared_error(b(x), y) for x, y in zip(d.X, d.y)]
+    (sum(terms[1:], terms[0]) * (1 / len(terms))).backward()
+    opt.step()
+    assert [p.data for p in a.parameters()] == pytest.approx([p.data for p in b.parameters()], abs=1e-14)
+
+
+def test_history_accuracy_is_none_for_regression():
+    model = MLP(1, [1], seed=0)
+    h = fit(model, ([[0.0], [1.0]], [0.3, 2.5]), loss="mse", epochs=2, progress=False)
+    assert h.accuracy == [None, None]
+
+
+def test_bce_and_cross_entropy_train():
+    model = MLP(2, [8, 1], seed=1)
+    d = data.load("xor", labels="01")
+    fit(model, d, loss="bce", optimiser=optim.Adam(model.parameters(), lr=0.05), epochs=200, progress=False)
+    assert nn.evaluate(model, d, "bce")[1] == 1.0
+    model = MLP(2, [8, 2], seed=1)
+    d = data.Dataset([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0], "xor classes")
+    fit(model, d, loss="cross_entropy", optimiser=optim.Adam(model.parameters(), lr=0.05), epochs=200, progress=False)
+    assert nn.evaluate(model, d, "cross_entropy")[1] == 1.0
+
+
+def test_l2_pulls_weights_towards_zero():
+    def norm(l2):
+        model = MLP(2, [4, 1], seed=2)
+        fit(model, data.load("xor"), loss="mse", optimiser=optim.SGD(model.parameters(), lr=0.1),
+            epochs=30, l2=l2, progress=False)
+        return sum(p.data ** 2 for name, p in model.named_parameters() if ".w." in name)
+
+    assert norm(0.5) < norm(0.0)
+
+
+def test_callback_sees_every_epoch():
+    seen = []
+    model = MLP(2, [2, 1], seed=0)
+    fit(model, data.load("xor"), epochs=3, progress=False, callback=lambda e, l, a: seen.append(e))
+    assert seen == [1, 2, 3]
+
+
+def test_bad_shapes_are_value_errors_and_leave_the_model_untouched():
+    model = MLP(3, [4, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match="row 0 of the data has 2 features but the model takes 3 inputs"):
+        fit(model, data.load("xor"), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="target 1: .*1 output but the target has 2 values"):
+        fit(model, ([[1, 2, 3], [4, 5, 6]], [1.0, [1.0, 0.0]]), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="labels 0 or 1"):
+        fit(model, ([[1, 2, 3]], [-1]), loss="bce", epochs=1, progress=False)
+    with pytest.raises(ValueError, match="2 inputs but 1 targets"):
+        fit(model, ([[1, 2, 3], [1, 2, 3]], [1.0]), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        fit(model, ([[1, 2, 3]], [1.0]), epochs=1, batch_size=0, progress=False)
+    assert [p.data for p in model.parameters()] == before
+
+
+def test_progress_bar_is_drawn_only_when_enabled():
+    stream = io.StringIO()
+    bar = ProgressBar(2, enabled=True, stream=stream)
+    bar.update(1, 0.5, 0.75)
+    bar.update(2, 0.25, 1.0)
+    text = stream.getvalue()
+    assert "epoch 2/2" in text and "loss 0.25" in text and "100.0%" in text and text.endswith("\n")
+    quiet = io.StringIO()
+    ProgressBar(2, enabled=False, stream=quiet).update(2, 0.1, None)
+    assert quiet.getvalue() == ""
+
+
+def test_fit_is_quiet_when_not_a_terminal(capsys):
+    fit(MLP(2, [2, 1], seed=0), data.load("xor"), epochs=2)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+COMPILE_AVAILABLE = importlib.util.find_spec("engine.compile") is not None
+
+
+@pytest.mark.skipif(not COMPILE_AVAILABLE, reason="engine.compile is not there yet")
+@pytest.mark.parametrize("loss, labels, sizes", [
+    ("mse", "pm1", [6, 1]), ("hinge", "pm1", [6, 1]), ("bce", "01", [6, 1]),
+    ("cross_entropy", "class", [6, 2]), ("hinge", "class", [6, 2]),
+])
+def test_compiled_training_matches_eager_training(loss, labels, sizes):
+    d = data.load("moons", n=30, labels="01" if labels == "01" else "pm1")
+    if labels == "class":
+        d = data.Dataset(d.X, [int(v > 0) for v in d.y], "moons classes")
+    results = []
+    for compile_ in (False, True):
+        model = MLP(2, sizes, seed=4)
+        h = fit(model, d, loss=loss, optimiser=optim.SGD(model.parameters(), lr=0.1), epochs=4,
+                batch_size=8, seed=1, l2=0.01, compile=compile_, progress=False)
+        results.append((h, [p.data for p in model.parameters()]))
+    (h1, p1), (h2, p2) = results
+    assert p2 == pytest.approx(p1, rel=1e-9, abs=1e-12)
+    assert h2.loss == pytest.approx(h1.loss, rel=1e-9)
+    assert h2.accuracy[-1] is not None
+
+
+def test_compile_without_the_replay_says_so(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_compile(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "engine.compile" or (name == "compile" and level and globals and globals.get("__package__") == "engine"):
+            raise ImportError("no engine.compile")
+        return real_import(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", no_compile)
+    with pytest.raises(NotImplementedError, match="engine.compile"):
+        fit(MLP(2, [2, 1], seed=0), data.load("xor"), epochs=1, compile=True, progress=False)
