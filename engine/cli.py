@@ -223,7 +223,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     graph = subparsers.add_parser(
         "graph", help="draw a formula's graph with its values and gradients",
         description="Draw the graph of a formula, after a backward pass, with every value "
-                    "and gradient.\n" + EXPRESSION_HELP, epilog=GRAPH_EXAMPLES)
+                    "and gradient.\n\n" + EXPRESSION_HELP, epilog=GRAPH_EXAMPLES)
     _expression_arguments(graph)
     graph.add_argument("-o", "--output", metavar="PATH",
                        help="write the picture here (.svg, .png or .pdf); without it the "
@@ -241,7 +241,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     step = subparsers.add_parser(
         "step", help="the chain rule step by step, as a table (or a page with --html)",
         description="Print the forward pass and every backward step of a formula: upstream "
-                    "gradient, local partial, their product and each running total.\n"
+                    "gradient,\nlocal partial, their product and each running total.\n\n"
                     + EXPRESSION_HELP, epilog=STEP_EXAMPLES)
     _expression_arguments(step)
     step.add_argument("--html", metavar="PATH",
@@ -250,8 +250,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     check = subparsers.add_parser(
         "check", help="compare autodiff with finite differences (and your own derivatives)",
-        description="Check every gradient of a formula against central finite differences; "
-                    "with --analytic, also against derivatives you worked out by hand.\n"
+        description="Check every gradient of a formula against central finite differences;\n"
+                    "with --analytic, also against derivatives you worked out by hand.\n\n"
                     + EXPRESSION_HELP, epilog=CHECK_EXAMPLES)
     _expression_arguments(check)
     check.add_argument("--analytic", action="append", default=[], metavar="NAME=FORMULA",

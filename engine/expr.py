@@ -161,7 +161,7 @@ class Expression:
             raise TypeError(f"this expression takes {len(self.names)} inputs "
                             f"({', '.join(self.names) or 'none'}), got {len(values)}")
         leaves = {n: v if isinstance(v, Value) else Value(v, label=n) for n, v in zip(self.names, values)}
-        return _Builder(self.text, leaves).build(self._tree)
+        return _Builder(_lines(self.text), leaves).build(self._tree)
 
     def function(self) -> Callable[..., Value]:
         """A plain function of the variables (in `names` order) that rebuilds the graph."""
@@ -172,33 +172,37 @@ def parse(text: str, variables: Mapping[str, float] | None = None) -> Expression
     """Parse `text` into a graph whose variables take the values in `variables`.
 
     Every name in the text must have a value in `variables` (extra entries are ignored).
-    Raises `ExpressionError` for anything outside the language, `TypeError` for a value
-    that is not a real number. Arithmetic errors of the values themselves (log of a
-    negative number, overflow) are the engine's, raised while building the graph.
+    Raises `ExpressionError` for anything outside the language and for an arithmetic
+    error while building the graph (log of a negative number, 1/0, overflow), pointing
+    at the operation; `TypeError` for a value that is not a real number.
     """
-    tree, order = _checked(text)
+    source = _lines(text)
+    tree, order = _checked(source)
     values = {} if variables is None else dict(variables)
     missing = [name for name, _ in order if name not in values]
     if missing:
         first = next(node for name, node in order if name == missing[0])
         plural = "s" if len(missing) > 1 else ""
-        raise _error(text, first, f"no value for the variable{plural} {', '.join(missing)} "
+        raise _error(source, first, f"no value for the variable{plural} {', '.join(missing)} "
                                   f"(give {' '.join(m + '=NUMBER' for m in missing)})")
     names = tuple(name for name, _ in order)
     leaves = {n: Value(as_float(values[n], f"variable {n}"), label=n) for n in names}
-    root = _Builder(text, leaves).build(tree)
+    root = _Builder(source, leaves).build(tree)
     return Expression(text=text, root=root, variables=leaves, names=names, _tree=tree)
 
 
 def free_names(text: str) -> tuple[str, ...]:
     """The variables of `text`, in order of first appearance (the text is checked first)."""
-    return tuple(name for name, _ in _checked(text)[1])
+    return tuple(name for name, _ in _checked(_lines(text))[1])
 
 
 # ---------------------------------------------------------------- checking
 
 def _checked(text: str) -> tuple[ast.expr, list[tuple[str, ast.Name]]]:
-    """Check `text` against the limits and the whitelist; return the tree and its names."""
+    """Check `text` against the limits and the whitelist; return the tree and its names.
+
+    Call it with `_lines(text)`: positions are computed on that text.
+    """
     _check_text(text)
     try:
         tree = ast.parse(text, mode="eval").body
@@ -212,6 +216,14 @@ def _checked(text: str) -> tuple[ast.expr, list[tuple[str, ast.Name]]]:
     order: list[tuple[str, ast.Name]] = []
     _walk(text, tree, order)
     return tree, order
+
+
+def _lines(text: str) -> str:
+    """The text with Python's other line endings as "\n", keeping every offset:
+    "\r\n" becomes " \n" and a lone "\r" becomes "\n" (as the tokenizer reads them)."""
+    if not isinstance(text, str) or "\r" not in text:
+        return text
+    return text.replace("\r\n", " \n").replace("\r", "\n")
 
 
 def _check_text(text: str) -> None:

@@ -193,6 +193,16 @@ def test_column_counts_characters_not_bytes():
     assert error.fragment == "β.y" and error.column == 7
 
 
+def test_other_line_endings_keep_positions_right():
+    # Found by atheris: "\r" ends a line for Python's tokenizer too.
+    assert parse("(x +\r\n 1)", {"x": 1}).root.data == 2.0
+    assert parse("(x +\r 1)", {"x": 1}).root.data == 2.0
+    error = _error_of("/\r\r-z\n")
+    assert error.start is not None and "^" in error.pointer
+    error = _error_of("(x +\r\n y.z)", {"x": 1, "y": 2})
+    assert error.fragment == "y.z" and error.line == 2 and error.column == 2
+
+
 def test_syntax_errors_point_at_the_place():
     error = _error_of("tanh(w*x + b")
     assert "never closed" in str(error) and error.fragment == "("
@@ -260,7 +270,7 @@ def test_depth_limit_allows_ordinary_nesting():
 
 # ---------------------------------------------------------------- fuzzing
 
-_ALPHABET = "xyw0123456789.+-*/()e, []_abcdghilnoprstu'\"\\!@#$%^&:;<>=?{}|~\n\t αλ\x00"
+_ALPHABET = "xyw0123456789.+-*/()e, []_abcdghilnoprstu'\"\\!@#$%^&:;<>=?{}|~\n\r\t αλ\x00"
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
