@@ -144,8 +144,7 @@ def _svg(root: Value, order: list[Value], all_frames: list[dict], rankdir: str, 
     svg = pipe(dot.source, "svg", timeout=timeout).decode("utf-8")
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
-    # Scale with the page: keep the viewBox, drop the fixed size in points.
-    svg = re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg id="graph"', svg, count=1)
+    svg = svg.replace("<svg ", '<svg id="graph" ', 1)  # the page scales it (zoom buttons)
     return svg
 
 
@@ -161,8 +160,10 @@ body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 0; color: #212
 header { padding: 10px 16px; background: #263238; color: #fff; }
 header h1 { font-size: 18px; margin: 0; }
 main { display: flex; gap: 16px; padding: 12px 16px; align-items: flex-start; flex-wrap: wrap; }
-#picture { flex: 3 1 560px; min-width: 320px; overflow: auto; border: 1px solid #cfd8dc; border-radius: 6px; }
-#graph { width: 100%; height: auto; display: block; }
+#picture { flex: 3 1 560px; min-width: 320px; overflow: auto; border: 1px solid #cfd8dc;
+  border-radius: 6px; max-height: calc(100vh - 80px); }
+#graph { display: block; }
+#zoom { margin-left: auto; }
 aside { flex: 2 1 420px; min-width: 300px; }
 #controls { display: flex; gap: 8px; align-items: center; margin-bottom: 8px; }
 #controls button { font-size: 15px; padding: 4px 12px; white-space: nowrap; }
@@ -171,7 +172,7 @@ aside { flex: 2 1 420px; min-width: 300px; }
 #title { font-size: 16px; margin: 6px 0; }
 #explain { background: #f5f5f5; border-radius: 6px; padding: 10px; white-space: pre-wrap;
   font-family: "DejaVu Sans Mono", monospace; font-size: 13px; line-height: 1.5; margin: 0; }
-#legend { font-size: 12px; color: #546e7a; margin-top: 8px; }
+#legend { font-size: 12px; color: #546e7a; margin-top: 8px; display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
 .swatch { display: inline-block; width: 12px; height: 12px; border: 1px solid #90a4ae; vertical-align: middle; }
 g.node.current polygon { fill: #ffb74d; }
 g.node.current ellipse { fill: #ffb74d; }
@@ -234,6 +235,7 @@ _JS = r"""
       ops[f.current] && ops[f.current].classList.add("current");
       f.parents.forEach(p => groups[p] && groups[p].classList.add("parent"));
       edgeGroups(f.current, f.parents).forEach(e => e.classList.add("flow"));
+      if (groups[f.current]) reveal(groups[f.current]);
     }
     document.getElementById("title").textContent = f.title;
     document.getElementById("explain").textContent = f.lines.join("\n");
@@ -244,6 +246,28 @@ _JS = r"""
     document.getElementById("prev").disabled = at === 0;
     document.getElementById("next").disabled = at === N - 1;
   }
+  // Zoom: start at the scale that fits the panel, but never so small the text is unreadable.
+  const picture = document.getElementById("picture");
+  const nw = svg.width.baseVal.value, nh = svg.height.baseVal.value;
+  let scale = 1;
+  function zoom(s) {
+    scale = Math.max(0.1, Math.min(4, s));
+    svg.style.width = (nw * scale) + "px";
+    svg.style.height = (nh * scale) + "px";
+  }
+  function fitScale() {
+    const room = window.innerHeight - 84;  // the panel's max-height, less its border
+    return Math.min(1, (picture.clientWidth - 4) / nw, Math.max(200, room) / nh);
+  }
+  zoom(Math.max(fitScale(), 0.6));
+  function reveal(g) {  // scroll the panel (not the page) so the current node is in view
+    const r = g.getBoundingClientRect(), p = picture.getBoundingClientRect();
+    if (r.left < p.left || r.right > p.right) picture.scrollLeft += (r.left + r.right - p.left - p.right) / 2;
+    if (r.top < p.top || r.bottom > p.bottom) picture.scrollTop += (r.top + r.bottom - p.top - p.bottom) / 2;
+  }
+  document.getElementById("zoom-in").addEventListener("click", () => zoom(scale * 1.25));
+  document.getElementById("zoom-out").addEventListener("click", () => zoom(scale / 1.25));
+  document.getElementById("zoom-fit").addEventListener("click", () => zoom(fitScale()));
   document.getElementById("prev").addEventListener("click", () => show(at - 1));
   document.getElementById("next").addEventListener("click", () => show(at + 1));
   slider.addEventListener("input", () => show(Number(slider.value)));
@@ -253,6 +277,8 @@ _JS = r"""
     else if (e.key === "ArrowLeft" || e.key === "ArrowUp") { show(at - 1); e.preventDefault(); }
     else if (e.key === "Home") show(0);
     else if (e.key === "End") show(N - 1);
+    else if (e.key === "+" || e.key === "=") zoom(scale * 1.25);
+    else if (e.key === "-") zoom(scale / 1.25);
   });
   const start = /^#(\d+)$/.exec(location.hash);  // page.html#7 opens at frame 7
   show(start ? Number(start[1]) - 1 : 0);
@@ -282,7 +308,10 @@ _PAGE = """<!DOCTYPE html>
 <div id="title"></div>
 <pre id="explain"></pre>
 <div id="legend"><span class="swatch" style="background:#ffb74d"></span> this step's node &nbsp;
-<span class="swatch" style="background:#c5e1a5"></span> its inputs (receiving gradient) &nbsp; ? not computed yet</div>
+<span class="swatch" style="background:#c5e1a5"></span> its inputs (receiving gradient) &nbsp; ? not computed yet
+<span id="zoom"><button id="zoom-out" type="button" title="Zoom out (-)">&minus;</button>
+<button id="zoom-fit" type="button" title="Fit the panel">fit</button>
+<button id="zoom-in" type="button" title="Zoom in (+)">+</button></span></div>
 </aside>
 </main>
 <script id="frames" type="application/json">{data}</script>
