@@ -20,27 +20,32 @@ __all__ = ["topological_order", "backward", "zero_grad"]
 def topological_order(root: Value) -> list[Value]:
     """Every Value `root` depends on, parents before children, `root` last.
 
-    A depth-first post-order over `_parents` in argument order. Leaves are placed when
-    first reached, which keeps the order valid and saves a stack frame per leaf.
+    A depth-first post-order over `_parents` in argument order. A node is placed as soon
+    as all its parents are placed (leaves at once; interior nodes whose parents were all
+    reached before, which `seen.issuperset` tells in one C call), which gives the same
+    order as the plain walk and saves a stack frame for most nodes.
     """
-    order: list[Value] = []
     if not root._parents:
         return [root]
+    order: list[Value] = []
     seen = {root}
-    stack = [(root, iter(root._parents))]
-    push, pop, emit, mark = stack.append, stack.pop, order.append, seen.add
-    while stack:
-        node, pending = stack[-1]
-        for parent in pending:
-            if parent not in seen:
-                mark(parent)
-                if parent._parents:
-                    push((parent, iter(parent._parents)))
-                    break
-                emit(parent)
+    nodes, pending = [root], [iter(root._parents)]  # a node on the path, its unvisited parents
+    emit, mark, all_seen = order.append, seen.add, seen.issuperset
+    while pending:
+        for parent in pending[-1]:
+            if parent in seen:
+                continue
+            mark(parent)
+            grandparents = parent._parents
+            # In a DAG a reached node is never on the path, so "seen" parents are placed.
+            if grandparents and not all_seen(grandparents):
+                nodes.append(parent)
+                pending.append(iter(grandparents))
+                break
+            emit(parent)
         else:
-            pop()
-            emit(node)
+            pending.pop()
+            emit(nodes.pop())
     return order
 
 

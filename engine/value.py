@@ -262,6 +262,7 @@ def _operand(op: Op, x: object, operands: tuple) -> Value:
 
 
 _new = Value.__new__
+_ONLY_VALUES = {Value}
 
 
 def apply(op: Op, *inputs: "Value | Number") -> Value:
@@ -270,10 +271,13 @@ def apply(op: Op, *inputs: "Value | Number") -> Value:
     `_unary` and `_binary` are the same door with the argument handling unrolled, for the
     operators that run millions of times in training.
     """
-    try:
-        parents = tuple(map(lift, inputs))
-    except TypeError as error:
-        raise TypeError(f"{op.name}({_show(inputs)}): {error}") from None
+    if set(map(type, inputs)) == _ONLY_VALUES:  # all Values already (checked in C): nothing to lift
+        parents = inputs
+    else:
+        try:
+            parents = tuple(map(lift, inputs))
+        except TypeError as error:
+            raise TypeError(f"{op.name}({_show(inputs)}): {error}") from None
     if op.arity is not None and len(parents) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} inputs, got {len(parents)}")
     try:
