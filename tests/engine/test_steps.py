@@ -258,3 +258,19 @@ def test_leaf_root_has_no_steps_and_gets_the_seed():
     assert list(backward_steps(x, 2.0)) == []
     assert x.grad == 2.0
     assert "dx/dx = 1" in explain(x)
+
+
+def test_explain_writes_each_inputs_chain_in_the_documents_notation():
+    C, v = neuron()
+    text = explain(C)
+    # seed 000: dCdb = dCda * dadz * dzdb (here a - y is its own node, sub1)
+    line = next(ln for ln in text.splitlines() if ln.startswith("dC/db = dC/d(sub1)"))
+    assert "d(sub1)/da * da/dz * dz/db" in line
+    assert line.endswith("= -1.1186")
+    x = Value(1.5, label="x")
+    q = x * x + x
+    q.label = "q"
+    lines = explain(q).splitlines()
+    start = lines.index("The chain rule along every path to each input")
+    assert len(lines[start + 1:]) == 3  # three paths from q to x, one line each
+    assert lines[start + 2].lstrip().startswith("+")
