@@ -104,6 +104,8 @@ def save_html(
     if not isinstance(root, Value):
         raise TypeError(f"save_html expects a Value, got {type(root).__name__}")
     path = pathlib.Path(path)
+    if len(topological_order(root)) > max_nodes:
+        draw(root, max_nodes=max_nodes)  # raises GraphTooLargeError, with advice, before any work
     all_frames = frames(root, grad)
     order = topological_order(root)
     svg = _svg(root, order, all_frames, rankdir, max_nodes, timeout)
