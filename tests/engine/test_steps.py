@@ -274,3 +274,17 @@ def test_explain_writes_each_inputs_chain_in_the_documents_notation():
     start = lines.index("The chain rule along every path to each input")
     assert len(lines[start + 1:]) == 3  # three paths from q to x, one line each
     assert lines[start + 2].lstrip().startswith("+")
+
+
+def test_anomaly_mode_stops_the_walk_like_backward():
+    from engine import detect_anomaly
+
+    def make():
+        return Value(1e-310, label="x").log() * 1e10  # d/dx = 1/x overflows to inf
+
+    messages = []
+    for run in (lambda r: r.backward(), lambda r: list(backward_steps(r))):
+        with detect_anomaly(), pytest.raises(FloatingPointError) as error:
+            run(make())
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] and "x=1e-310" in messages[0]
