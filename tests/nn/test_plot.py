@@ -1,0 +1,62 @@
+"""Plots: files are written, and bad input is refused (needs matplotlib, extra "plot")."""
+from __future__ import annotations
+
+import pytest
+
+from nn import MLP, History, data
+from tests.conftest import require
+
+try:
+    import matplotlib  # noqa: F401
+
+    HAVE_MPL = True
+except ImportError:
+    HAVE_MPL = False
+
+
+@pytest.fixture(autouse=True)
+def _needs_matplotlib():
+    require(HAVE_MPL, "matplotlib (the 'plot' extra)")
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_history_writes_a_png_and_an_svg(tmp_path):
+    from nn.plot import plot_history
+
+    h = History(loss=[1.0, 0.1, 0.001], accuracy=[0.5, 0.9, 1.0])
+    png = plot_history(h, tmp_path / "sub" / "loss.png")
+    assert png.read_bytes().startswith(PNG)
+    svg = plot_history(History(loss=[2.0, 1.0], accuracy=[None, None]), tmp_path / "loss.svg")
+    assert "<svg" in svg.read_text()
+
+
+def test_plot_decision_boundary_one_and_two_outputs(tmp_path):
+    from nn.plot import plot_decision_boundary
+
+    d = data.load("moons", n=20)
+    assert plot_decision_boundary(MLP(2, [4, 1], seed=0), d, tmp_path / "a.png", resolution=20).read_bytes().startswith(PNG)
+    hot = data.load("table10").one_hot()
+    assert plot_decision_boundary(MLP(2, [3, 2], seed=0), hot, tmp_path / "b.png", resolution=20).exists()
+
+
+def test_plot_errors(tmp_path):
+    from nn.plot import plot_decision_boundary, plot_history
+
+    with pytest.raises(ValueError, match="no epochs"):
+        plot_history(History(), tmp_path / "x.png")
+    with pytest.raises(ValueError, match="2 inputs"):
+        plot_decision_boundary(MLP(3, [1], seed=0), data.load("moons", n=10), tmp_path / "x.png")
+    with pytest.raises(ValueError, match="2 features"):
+        plot_decision_boundary(MLP(1, [1], seed=0), data.load("not"), tmp_path / "x.png")
+
+
+def test_plotting_does_not_switch_the_pyplot_backend(tmp_path):
+    import matplotlib
+
+    from nn.plot import plot_history
+
+    before = matplotlib.get_backend()
+    plot_history(History(loss=[1.0, 0.5], accuracy=[None, None]), tmp_path / "l.png")
+    assert matplotlib.get_backend() == before
