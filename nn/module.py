@@ -226,7 +226,7 @@ class Layer(Module):
         return layer
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
-        x = _inputs(x, self.nin, f"{self.name} ({self.nin} inputs)")
+        x = _inputs(x, self.nin, self.name)
         x = [xi if type(xi) is Value else lift(xi) for xi in x]  # lift constants once, not per neuron
         with scope(self.name) as where:
             if where != self._where:  # the enclosing scope changed: new tags, made once
@@ -323,6 +323,7 @@ class MLP(Module):
         return [layer.activation for layer in self.layers]
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
+        x = _inputs(x, self.layers[0].nin, "the network")
         for layer in self.layers:
             x = layer(x)
         return x  # type: ignore[return-value]
