@@ -147,3 +147,20 @@ def test_compile_without_the_replay_says_so(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_compile)
     with pytest.raises(NotImplementedError, match="engine.compile"):
         fit(MLP(2, [2, 1], seed=0), data.load("xor"), epochs=1, compile=True, progress=False)
+
+
+def test_each_step_runs_with_the_cyclic_collector_paused_when_the_engine_offers_it(monkeypatch):
+    import contextlib
+
+    import engine.context
+
+    steps = []
+
+    @contextlib.contextmanager
+    def counting():
+        steps.append(1)
+        yield
+
+    monkeypatch.setattr(engine.context, "gc_paused", counting, raising=False)
+    fit(MLP(2, [2, 1], seed=0), data.load("xor"), epochs=3, batch_size=2, progress=False)
+    assert len(steps) == 3 * 2
