@@ -88,7 +88,11 @@ class Module:
 
 
 class Neuron(Module):
-    """One neuron: `activation(w·x + b)` with `w` a list of Values and `b` a Value."""
+    """One neuron: `activation(w·x + b)` with `w` a list of Values and `b` a Value.
+
+    `name` is its scope ("neuron 2" inside a layer) and `tag` the middle of its labels
+    ("1.2" gives "w1.2.1" and "b1.2"); a layer sets both.
+    """
 
     __slots__ = ("w", "b", "nin", "activation", "fused", "name", "_act")
 
