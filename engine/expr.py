@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Mapping
 
 from . import ops
 from .value import ARITHMETIC_ERRORS, Value, as_float
@@ -163,10 +164,6 @@ class Expression:
         leaves = {n: v if isinstance(v, Value) else Value(v, label=n) for n, v in zip(self.names, values)}
         return _Builder(_lines(self.text), leaves).build(self._tree)
 
-    def function(self) -> Callable[..., Value]:
-        """A plain function of the variables (in `names` order) that rebuilds the graph."""
-        return self.__call__
-
 
 def parse(text: str, variables: Mapping[str, float] | None = None) -> Expression:
     """Parse `text` into a graph whose variables take the values in `variables`.
@@ -205,7 +202,9 @@ def _checked(text: str) -> tuple[ast.expr, list[tuple[str, ast.Name]]]:
     """
     _check_text(text)
     try:
-        tree = ast.parse(text, mode="eval").body
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal" for 1if: we refuse it anyway
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, mode="eval").body
     except SyntaxError as error:
         raise _syntax(text, error) from None
     except (RecursionError, MemoryError):  # the limits above should make this unreachable

@@ -185,6 +185,7 @@ def test_check_analytic_name_must_be_a_variable():
     (("C = (a - y)**2", "a=1", "y=0"), ["no 'name ='"]),
     (("tanh(x=1)",), ["keyword"]),
     (("'hello'",), ["string"]),
+    (("1if x else 2", "x=1"), ["conditional"]),  # and no SyntaxWarning on stderr
 ])
 @pytest.mark.parametrize("command", ["step"])
 def test_bad_expressions_and_values_are_usage_errors(command, args, words):
