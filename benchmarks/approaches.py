@@ -7,6 +7,8 @@ there is no graph). Every approach trains the same network from the same weights
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from engine import Value, topological_order
@@ -94,6 +96,10 @@ class Textbook(_ScalarGraph):
     value_type = textbook.Value
     label = "textbook (closures, recursive sort)"
 
+    def __init__(self, w: Workload) -> None:
+        super().__init__(w)
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 50_000))  # its sort recurses once per chain link
+
     def step(self, k: int) -> float:
         loss = self.loss()
         for p in self.params:
@@ -139,7 +145,9 @@ class EagerBinary(_ScalarGraph):
             loss.backward()
             with no_grad():
                 self.update(learning_rate(k, self.w.steps))
-            return loss.data
+            value = loss.data
+            del loss  # free the graph while the collector is paused, or its next run scans it all
+        return value
 
     def graph_nodes(self) -> int:
         return len(topological_order(self.loss()))
@@ -173,10 +181,11 @@ class Compiled(EagerFused):
 
     def step(self, k: int) -> float:
         loss = self.compiled.forward()
+        self.compiled.backward()  # adds into .grad, which the last update left at 0
+        lr = learning_rate(k, self.w.steps)
         for p in self.params:
+            p.data -= lr * p.grad
             p.grad = 0.0
-        self.compiled.backward()
-        self.update(learning_rate(k, self.w.steps))
         return loss
 
 

@@ -240,9 +240,6 @@ class _Scatter:
         else:
             self.kind, self.index = "distinct", where
 
-    def read(self, values: np.ndarray) -> np.ndarray:
-        return values[self.index] if self.kind == "slice" else values[self.where]
-
     def __call__(self, grads: np.ndarray, amounts) -> None:
         if self.kind == "repeated":
             amounts = np.broadcast_to(amounts, self.shape).ravel()
@@ -260,10 +257,11 @@ class _TableOp(_Group):
     def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray) -> None:
         super().__init__(op, start, parents)
         self.columns = [_Scatter(parents[:, j]) for j in range(parents.shape[1])]
+        self.reads = [c.index if c.kind == "slice" else c.where for c in self.columns]  # a slice reads without copying
         self.needed = [bool(needed[parents[:, j]].any()) for j in range(parents.shape[1])]
 
     def forward(self, values: np.ndarray) -> None:
-        self.inputs = [c.read(values) for c in self.columns]
+        self.inputs = [values[r] for r in self.reads]
         values[self.start : self.stop] = self.op.forward(NumpyMath, *self.inputs)
 
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
@@ -315,32 +313,49 @@ class _DotMatmul(_Group):
     """A group of dots that pairs a few weight rows with a few input rows, as one matmul.
 
     The neurons of a layer applied to a batch are such a group: node k takes weight row
-    a_k and input row b_k. One product P = W @ X.T gives every pair; node k reads
-    P[a_k, b_k]. Backward is the same chain rule in matrix form: with G holding each
-    node's gradient at its pair, dW = G @ X and dX = G.T @ W.
+    a_k and input row b_k. One product P = X @ W.T gives every pair; node k reads
+    P[b_k, a_k]. Backward is the same chain rule in matrix form: with G holding each
+    node's gradient at its pair, dW = G.T @ X and dX = G @ W. When the nodes come
+    input by input, as a batch does, P *is* the group's output: no gather, no scatter.
     """
 
     def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, w_rows, a, x_rows, b) -> None:
         super().__init__(op, start, parents)
-        self.w_rows, self.x_rows = w_rows, x_rows
-        self.shape = (len(w_rows), len(x_rows))
-        self.pair = a * len(x_rows) + b  # flat index of node k's pair in P
-        self.scatter_pair = _Scatter(self.pair)
+        self.shape = (len(x_rows), len(w_rows))
+        pair = b * len(w_rows) + a  # flat index of node k's pair in P
+        self.dense = np.array_equal(pair, np.arange(len(pair)))
+        self.scatter_pair = None if self.dense else _Scatter(pair)
+        self.pair = pair
+        self.read_w, self.read_x = _reader(w_rows), _reader(x_rows)
         self.scatter_w = _Scatter(w_rows) if needed[w_rows].any() else None
         self.scatter_x = _Scatter(x_rows) if needed[x_rows].any() else None
 
     def forward(self, values: np.ndarray) -> None:
-        self.W, self.X = values[self.w_rows], values[self.x_rows]
-        values[self.start : self.stop] = (self.W @ self.X.T).ravel()[self.pair]
+        self.W, self.X = self.read_w(values), self.read_x(values)
+        P = self.X @ self.W.T
+        values[self.start : self.stop] = P.ravel() if self.dense else P.ravel()[self.pair]
 
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        G = np.zeros(self.shape[0] * self.shape[1])
-        self.scatter_pair(G, grads[self.start : self.stop])
-        G = G.reshape(self.shape)
+        g = grads[self.start : self.stop]
+        if self.dense:
+            G = g.reshape(self.shape)
+        else:
+            G = np.zeros(self.shape[0] * self.shape[1])
+            self.scatter_pair(G, g)
+            G = G.reshape(self.shape)
         if self.scatter_w:
-            self.scatter_w(grads, G @ self.X)
+            self.scatter_w(grads, G.T @ self.X)
         if self.scatter_x:
-            self.scatter_x(grads, G.T @ self.W)
+            self.scatter_x(grads, G @ self.W)
+
+
+def _reader(rows: np.ndarray):
+    """values -> values[rows], as a view when the rows are one consecutive block."""
+    flat = rows.ravel()
+    if len(flat) and np.array_equal(flat, np.arange(flat[0], flat[0] + len(flat))):
+        block, shape = slice(int(flat[0]), int(flat[0]) + len(flat)), rows.shape
+        return lambda values: values[block].reshape(shape)
+    return lambda values: values[rows]
 
 
 def _kernel(op: Op, start: int, parents: np.ndarray, needed: np.ndarray) -> _Group:

@@ -75,7 +75,8 @@ def gc_paused() -> Iterator[None]:
     collector starts every few hundred allocations and, as a step makes tens of
     thousands of nodes, rescans the ones still alive: half the time of a training step
     goes there. Cycles made elsewhere inside the block are collected after it, as usual.
-    Nests; restores the collector's previous state on exit.
+    Drop the step's graph inside the block: a graph still alive at the exit is scanned
+    once more by the collector's next run. Nests; restores the previous state on exit.
     """
     was_enabled = gc.isenabled()
     gc.disable()
