@@ -163,9 +163,10 @@ def build(text: str, assignments: Sequence[str], name: str | None = None) -> Exp
         raise UsageError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in "
                          f"the expression (its variables: {listed})")
     expression = parse(text, values)
-    if name:
-        if not expression.root.is_leaf:
-            expression.root.label = name
+    if name is None:  # "df/dw" reads better than "d(pow1)/dw"
+        name = next(n for n in ("f", "C", "out", "result") if n not in expression.variables)
+    if not expression.root.is_leaf:
+        expression.root.label = name
     return expression
 
 
@@ -268,7 +269,7 @@ def _expression_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("values", nargs="*", default=[], metavar="name=value",
                         help="the value of each variable, e.g. w=2.3 b=-1.2")
     parser.add_argument("--name", metavar="NAME",
-                        help="what to call the result in tables and drawings (e.g. C)")
+                        help="what to call the result in tables and drawings (default f)")
 
 
 def _positive_int(text: str) -> int:

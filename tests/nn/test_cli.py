@@ -320,3 +320,33 @@ def test_demo_without_graphviz_says_how_to_install_and_goes_on(tmp_path):
 def test_demo_refuses_a_file_as_its_folder(tmp_path):
     (tmp_path / "out").write_text("")
     usage_error(chainrule("demo", "--out", "out", cwd=tmp_path), "folder")
+
+
+# ---------------------------------------------------------------- in-process details
+
+def test_result_is_called_f_unless_named():
+    out = ok(chainrule("step", "x*x", "x=3"))
+    assert "df/dx" in out and "6" in out
+    out = ok(chainrule("step", "f*f", "f=3"))
+    assert "dC/df" in out  # f is taken by a variable
+
+
+def test_on_a_terminal_the_error_shows_a_caret(monkeypatch, capsys):
+    import engine.cli
+    from nn.cli import main
+
+    monkeypatch.setattr(engine.cli, "_stderr_is_terminal", lambda: True)
+    assert main(["step", "w * x + foo(b)", "w=1", "x=1", "b=1"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("chainrule step: error: unknown function 'foo'")
+    assert err[1] == "  w * x + foo(b)"
+    assert err[2] == "  " + " " * 8 + "^^^"
+
+
+def test_main_returns_the_exit_code_in_process(capsys):
+    from nn.cli import main
+
+    assert main(["check", COST, *VALUES]) == 0
+    assert main(["check", "relu(x)", "x=0"]) == 1
+    assert main(["step", COST]) == 2
+    assert "gradcheck passed" in capsys.readouterr().out
