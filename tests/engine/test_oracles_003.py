@@ -32,8 +32,8 @@ def test_seed003_section3_feed_forward_example(fused):
     h1 = 0.8909, h2 = 0.9677, h3 = 0.9909 and the output 0.8354.
 
     h3 = f(4.7) = 0.990987 is 0.9910 to 4 decimals, and the output 0.835456 is 0.8355: the
-    document truncates both instead of rounding (its 0.8354 is also what the rounded hidden
-    values give). We pin the correctly rounded values; see docs/errata.md.
+    document truncates both instead of rounding (its 0.8354 is also what its rounded hidden
+    values, with 0.9909, give). We pin the correctly rounded values; see docs/errata.md.
     """
     z2, h2, z3, h3 = _feed_forward(fused)
     assert [z.data for z in z2] == pytest.approx([2.1, 3.4, 4.7], rel=1e-15)
