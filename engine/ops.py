@@ -58,7 +58,7 @@ class Op:
 
 def fmt_number(x: float) -> str:
     """A short, exact-enough rendering of a number for labels and formulas."""
-    if x == int(x) and abs(x) < 1e15:
+    if abs(x) < 1e15 and x == int(x):  # abs first: int() of inf or NaN raises
         return str(int(x))
     return f"{x:.6g}"
 
@@ -135,7 +135,7 @@ class FloatMath:
 
     @staticmethod
     def pow(a: float, p: float) -> float:
-        if a < 0.0 and p != int(p):
+        if a < 0.0 and not float(p).is_integer():  # (not int(p): it raises for inf and NaN)
             raise ValueError(f"negative base {a!r} to the fractional power {p!r} has no real value")
         if a == 0.0 and p < 0.0:
             raise ZeroDivisionError(f"0.0 cannot be raised to the negative power {p!r}")

@@ -328,7 +328,9 @@ def _explained(error: Exception, op: Op, parents: tuple[Value, ...]) -> Exceptio
 def _non_finite(op: Op, parents: tuple[Value, ...], data: float) -> None:
     """Finite inputs that give infinity overflowed; any non-finite result is an anomaly."""
     operands = ", ".join(map(describe, parents))
-    if all(math.isfinite(p.data) for p in parents):
+    param = op.param
+    finite_param = param is None or math.isfinite(param)  # v ** nan: a NaN input, not overflow
+    if finite_param and all(math.isfinite(p.data) for p in parents):
         raise OverflowError(f"{op.name}({operands}) overflows to {data!r}")
     if STATE.anomaly:
         raise FloatingPointError(f"anomaly: {op.name}({operands}) produced {data!r}")

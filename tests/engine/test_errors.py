@@ -209,3 +209,18 @@ def test_tanh_partial_is_finite_and_accurate_for_large_inputs(x):
     (d,) = ops.TANH.partials(ops.FloatMath, math.tanh(x), x)
     expected = 4 * math.exp(-2 * abs(x)) / (1 + math.exp(-2 * abs(x))) ** 2
     assert math.isfinite(d) and d == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize("p", [INF, -INF, NAN])
+def test_an_infinite_or_nan_exponent_is_accepted_like_any_non_finite_input(p):
+    """0.5 ** inf is 0.0 and 0.5 ** nan is nan, as with floats; a negative base is still a
+    ValueError, and detect_anomaly names pow when the result is not finite."""
+    x = Value(0.5, label="x")
+    y = x**p
+    assert y.data == 0.5**p or (math.isnan(p) and math.isnan(y.data))
+    assert y.op.param == p or math.isnan(y.op.param)
+    with pytest.raises(ValueError, match="negative base"):
+        Value(-2.0) ** p
+    if not math.isfinite(y.data):
+        with detect_anomaly(), pytest.raises(FloatingPointError, match=r"anomaly: pow\(x=0.5\)"):
+            x**p
