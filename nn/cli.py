@@ -329,7 +329,7 @@ def run_eval(args: argparse.Namespace) -> int:
             for text, row in zip(args.inputs, rows):
                 outputs = [o.data for o in model(row)]
                 shown = ", ".join(f"{o:.6g}" for o in outputs)
-                print(f"{','.join(f'{x:g}' for x in row)} -> {shown}{_decision(outputs, model)}")
+                print(f"{','.join(f'{x:g}' for x in row)} -> {shown}{_decision(outputs)}")
     if args.data:
         if args.data not in TRAIN_DEFAULTS:
             raise UsageError(f"unknown data set {args.data!r}; choose one of {', '.join(TRAIN_DEFAULTS)}")
@@ -357,13 +357,12 @@ def _row(text: str, nin: int) -> list[float]:
     return row
 
 
-def _decision(outputs: list[float], model) -> str:
+def _decision(outputs: list[float]) -> str:
+    """The predicted class of a multi-output model; one output speaks for itself (its
+    threshold depends on the labels it was trained on: +-1 or 0/1)."""
     if len(outputs) > 1:
         return f"   (class {max(range(len(outputs)), key=outputs.__getitem__)})"
-    last = model.activations[-1] if hasattr(model, "activations") else "linear"
-    if last == "sigmoid":
-        return f"   (class {1 if outputs[0] >= 0.5 else 0})"
-    return f"   (class {'+1' if outputs[0] >= 0 else '-1'})"
+    return ""
 
 
 # ---------------------------------------------------------------- demo
