@@ -235,7 +235,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                        help="write each edge's local derivative (formula and value)")
     graph.add_argument("--path-from", metavar="VARIABLE",
                        help="highlight every path from this variable to the output")
-    graph.add_argument("--max-nodes", type=_positive_int, default=300, metavar="N",
+    graph.add_argument("--max-nodes", type=positive_int, default=300, metavar="N",
                        help="refuse to draw more than N nodes (default 300)")
     graph.set_defaults(func=run_graph)
 
@@ -258,9 +258,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--analytic", action="append", default=[], metavar="NAME=FORMULA",
                        help="your derivative with respect to NAME, as a formula of the same "
                             "variables (repeatable)")
-    check.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step (default 1e-6)")
-    check.add_argument("--rtol", type=_positive_float, default=1e-5, help="relative tolerance (default 1e-5)")
-    check.add_argument("--atol", type=_positive_float, default=1e-8, help="absolute tolerance (default 1e-8)")
+    check.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step (default 1e-6)")
+    check.add_argument("--rtol", type=positive_float, default=1e-5, help="relative tolerance (default 1e-5)")
+    check.add_argument("--atol", type=positive_float, default=1e-8, help="absolute tolerance (default 1e-8)")
     check.set_defaults(func=run_check)
 
 
@@ -272,7 +272,37 @@ def _expression_arguments(parser: argparse.ArgumentParser) -> None:
                         help="what to call the result in tables and drawings (default f)")
 
 
-def _positive_int(text: str) -> int:
+# Argument types shared by every command (nn/cli.py imports them too).
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return x
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    x = finite_float(text)
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return x
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number, 0 or more."""
+    x = finite_float(text)
+    if x < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return x
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number, 1 or more."""
     try:
         n = int(text)
     except ValueError:
@@ -280,16 +310,6 @@ def _positive_int(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
     return n
-
-
-def _positive_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (x > 0 and math.isfinite(x)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return x
 
 
 def run_graph(args: argparse.Namespace) -> int:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from engine.cli import (
-    EXIT_OK, CommandFailed, Parser, UsageError, add_commands, optional, run_command,
+    EXIT_OK, CommandFailed, Parser, UsageError, add_commands, non_negative_float, optional,
+    positive_float, positive_int, run_command,
 )
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS"]
@@ -116,17 +117,17 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
                        help="output layer's activation")
     train.add_argument("--loss", help="mse, sse, half, hinge, bce or cross_entropy")
     train.add_argument("--optimiser", "--optimizer", choices=OPTIMISERS, dest="optimiser")
-    train.add_argument("--lr", type=_positive_float, help="learning rate")
-    train.add_argument("--momentum", type=_non_negative_float, default=0.0,
+    train.add_argument("--lr", type=positive_float, help="learning rate")
+    train.add_argument("--momentum", type=non_negative_float, default=0.0,
                        help="SGD momentum (default 0)")
-    train.add_argument("--epochs", type=_count, help="passes over the data")
-    train.add_argument("--batch-size", type=_count, metavar="N",
+    train.add_argument("--epochs", type=positive_int, help="passes over the data")
+    train.add_argument("--batch-size", type=positive_int, metavar="N",
                        help="examples per step (default: the whole data set)")
-    train.add_argument("--l2", type=_non_negative_float, default=0.0, help="weight decay strength")
+    train.add_argument("--l2", type=non_negative_float, default=0.0, help="weight decay strength")
     train.add_argument("--seed", type=int, default=0, help="initial weights and shuffling (default 0)")
-    train.add_argument("--points", type=_count, metavar="N",
+    train.add_argument("--points", type=positive_int, metavar="N",
                        help="number of points for moons/circles (default 100)")
-    train.add_argument("--noise", type=_non_negative_float, help="noise for moons/circles")
+    train.add_argument("--noise", type=non_negative_float, help="noise for moons/circles")
     train.add_argument("--compile", action="store_true",
                        help="replay a compiled graph instead of rebuilding it each step (faster)")
     train.add_argument("--save", metavar="PATH", help="write the trained model (JSON)")
@@ -149,38 +150,6 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return n
-
-
-def _positive_float(text: str) -> float:
-    x = _float(text)
-    if not x > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return x
-
-
-def _non_negative_float(text: str) -> float:
-    x = _float(text)
-    if x < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return x
-
-
-def _float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
-    return x
 
 
 def _api(name: str, module: str, what: str):
