@@ -226,29 +226,38 @@ class _Scatter:
 
     A run of consecutive indices is a slice (no copy); distinct indices are one fancy
     add; repeated indices (a weight used by every row of a batch) must add every copy,
-    so their amounts are summed per index first with `np.bincount`.
+    so their amounts are summed per index first: as the columns of a matrix when the
+    same indices repeat in the same order, else with `np.bincount`.
     """
 
     def __init__(self, where: np.ndarray) -> None:
         flat = where.ravel()
         self.where, self.shape = where, where.shape
         self.index, inverse = np.unique(flat, return_inverse=True)
-        if len(self.index) < flat.size:
-            self.kind, self.inverse = "repeated", inverse.ravel()
+        inverse = inverse.ravel()
+        repeats, rest = divmod(flat.size, len(self.index)) if len(self.index) else (0, 1)
+        if repeats > 1 and not rest and np.array_equal(inverse, np.tile(np.arange(len(self.index)), repeats)):
+            self.kind, self.tiles = "tiled", (repeats, len(self.index))  # e.g. a layer's biases, once per input
+        elif len(self.index) < flat.size:
+            self.kind, self.inverse = "repeated", inverse
         elif len(flat) and np.array_equal(flat, np.arange(flat[0], flat[0] + len(flat))):
             self.kind, self.index = "slice", slice(int(flat[0]), int(flat[0]) + len(flat))
         else:
             self.kind, self.index = "distinct", where
+        self.add = getattr(self, f"_add_{self.kind}")  # chosen once, called every step
 
-    def __call__(self, grads: np.ndarray, amounts) -> None:
-        if self.kind == "repeated":
-            amounts = np.broadcast_to(amounts, self.shape).ravel()
-            grads[self.index] += np.bincount(self.inverse, amounts, len(self.index))
-        elif self.kind == "slice":
-            view = grads[self.index].reshape(self.shape)  # a view: adding into it adds into grads
-            view += amounts
-        else:
-            grads[self.where] += amounts
+    def _add_tiled(self, grads: np.ndarray, amounts) -> None:
+        grads[self.index] += np.reshape(amounts, self.tiles).sum(axis=0)
+
+    def _add_repeated(self, grads: np.ndarray, amounts) -> None:
+        grads[self.index] += np.bincount(self.inverse, np.ravel(amounts), len(self.index))
+
+    def _add_slice(self, grads: np.ndarray, amounts) -> None:
+        view = grads[self.index].reshape(self.shape)  # a view: adding into it adds into grads
+        view += amounts
+
+    def _add_distinct(self, grads: np.ndarray, amounts) -> None:
+        grads[self.where] += amounts
 
 
 class _TableOp(_Group):
@@ -270,7 +279,7 @@ class _TableOp(_Group):
         partials = self.op.partials(NumpyMath, out, *self.inputs)
         for scatter, needed, d in zip(self.columns, self.needed, partials):
             if needed:  # skip inputs no gradient is wanted from (data, constants)
-                scatter(grads, g if type(d) is float and d == 1.0 else g * d)
+                scatter.add(grads, g if type(d) is float and d == 1.0 else g * d)
 
 
 class _Sum(_Group):
@@ -284,7 +293,7 @@ class _Sum(_Group):
         values[self.start : self.stop] = NumpyMath.sum(values[self.parents].T)
 
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        self.scatter(grads, grads[self.start : self.stop, None])
+        self.scatter.add(grads, np.broadcast_to(grads[self.start : self.stop, None], self.parents.shape))
 
 
 class _Dot(_Group):
@@ -304,9 +313,9 @@ class _Dot(_Group):
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
         g = grads[self.start : self.stop, None]
         if self.scatter_w:
-            self.scatter_w(grads, g * self.X)
+            self.scatter_w.add(grads, g * self.X)
         if self.scatter_x:
-            self.scatter_x(grads, g * self.W)
+            self.scatter_x.add(grads, g * self.W)
 
 
 class _DotMatmul(_Group):
@@ -341,12 +350,12 @@ class _DotMatmul(_Group):
             G = g.reshape(self.shape)
         else:
             G = np.zeros(self.shape[0] * self.shape[1])
-            self.scatter_pair(G, g)
+            self.scatter_pair.add(G, g)
             G = G.reshape(self.shape)
         if self.scatter_w:
-            self.scatter_w(grads, G.T @ self.X)
+            self.scatter_w.add(grads, G.T @ self.X)
         if self.scatter_x:
-            self.scatter_x(grads, G @ self.W)
+            self.scatter_x.add(grads, G @ self.W)
 
 
 def _reader(rows: np.ndarray):
