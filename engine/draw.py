@@ -330,7 +330,7 @@ def _too_large(total: int, shown: int, max_nodes: int, order: list[Value], colla
                 boxes = len({_groups(order, set(order), k).get(v, v) for v in order})
                 hint.append(f"collapse scopes with collapse_depth={k} ({boxes} nodes)")
     hint.append("draw a neighbourhood with focus=node, depth=2")
-    hint.append(f"or raise max_nodes (Graphviz needs about a minute for 2,000 nodes)")
+    hint.append("or raise max_nodes (Graphviz needs about a minute for 2,000 nodes)")
     return (
         f"the graph has {total} values and the drawing would have {shown} nodes, more than "
         f"max_nodes={max_nodes}; laying it out could take minutes. Draw less of it: "

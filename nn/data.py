@@ -20,6 +20,8 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
+from .checks import whole
+
 __all__ = ["Dataset", "load", "NAMES", "TABLE10_X", "TABLE10_Y"]
 
 # Seed 002, "Neural Network implementation with Matrices #1": the data and labels.
@@ -90,12 +92,6 @@ def _labels(y: Sequence[int], labels: str) -> tuple[list[float], list[float]]:
     raise ValueError(f"labels must be 'pm1' (+1/-1) or '01' (0/1), got {labels!r}")
 
 
-def _count(n: object, what: str, minimum: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
-        raise ValueError(f"{what} must be an int >= {minimum}, got {n!r}")
-    return n
-
-
 def _noise(noise: object) -> float:
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0.0 <= noise < math.inf:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
@@ -121,7 +117,7 @@ def xor(labels: str = "pm1") -> Dataset:
 
 def moons(n: int = 100, noise: float = 0.1, seed: int = 0, labels: str = "pm1") -> Dataset:
     """Two interleaving half circles (the upper one label -1, the lower +1), shuffled."""
-    n, noise = _count(n, "n", 2), _noise(noise)
+    n, noise = whole(n, "n", 2), _noise(noise)
     r = random.Random(seed)
     n_out = n // 2
     n_in = n - n_out
@@ -140,7 +136,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: int = 0, labels: str = "pm1") 
 
 def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int = 0, labels: str = "pm1") -> Dataset:
     """Two concentric circles: the outer one label -1, the inner one (radius `factor`) +1."""
-    n, noise = _count(n, "n", 2), _noise(noise)
+    n, noise = whole(n, "n", 2), _noise(noise)
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.0 < factor < 1.0:
         raise ValueError(f"factor must be between 0 and 1, got {factor!r}")
     r = random.Random(seed)
@@ -168,7 +164,7 @@ def digits(n: int | None = None) -> Dataset:
     X = [[float(v) / 16.0 for v in row] for row in bunch.data]
     y = [int(v) for v in bunch.target]
     if n is not None:
-        n = _count(n, "n", 1)
+        n = whole(n, "n", 1)
         X, y = X[:n], y[:n]
     return Dataset(X, y, "digits", "8x8 handwritten digits (scikit-learn)", list(range(10)))
 

@@ -15,11 +15,11 @@ the compiled replay feeds new targets into an unchanged graph).
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Iterable, Sequence
 
 from engine import Value
-from engine.value import as_float
+
+from .checks import finite
 
 __all__ = [
     "Loss", "SquaredError", "Hinge", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
@@ -36,13 +36,6 @@ def _argmax(xs: Sequence[float]) -> int:
         if xs[i] > xs[best]:
             best = i
     return best
-
-
-def _number(y: object, what: str) -> float:
-    v = as_float(y, what)
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be finite, got {v!r}")
-    return v
 
 
 def _class_index(y: object, nout: int, loss: str) -> int:
@@ -93,9 +86,9 @@ def _vector_target(target: object, nout: int, loss: str) -> list[float]:
     if isinstance(target, (str, bytes)):
         raise ValueError(f"{loss}: a target must be a number or a list of numbers, got {target!r}")
     if hasattr(target, "__len__"):
-        t = [_number(v, f"{loss} target") for v in target]  # type: ignore[union-attr]
+        t = [finite(v, f"{loss} target") for v in target]  # type: ignore[union-attr]
     else:
-        t = [_number(target, f"{loss} target")]
+        t = [finite(target, f"{loss} target")]
     if len(t) != nout:
         raise ValueError(f"{loss}: the model has {nout} output{'s' if nout != 1 else ''} but the target has {len(t)} value{'s' if len(t) != 1 else ''}")
     return t
@@ -150,7 +143,7 @@ class Hinge(Loss):
 
     def encode(self, target: object, nout: int) -> list[float]:
         if nout == 1:
-            y = _number(target[0] if isinstance(target, (list, tuple)) and len(target) == 1 else target, "hinge target")
+            y = finite(target[0] if isinstance(target, (list, tuple)) and len(target) == 1 else target, "hinge target")
             if y not in (-1.0, 1.0):
                 raise ValueError(f"hinge loss needs labels +1 or -1, got {y!r}")
             return [y]
@@ -181,7 +174,7 @@ class BinaryCrossEntropy(Loss):
     def encode(self, target: object, nout: int) -> list[float]:
         if nout != 1:
             raise ValueError(f"binary cross-entropy needs a model with 1 output (a logit), this one has {nout}")
-        y = _number(target[0] if isinstance(target, (list, tuple)) and len(target) == 1 else target, "binary cross-entropy target")
+        y = finite(target[0] if isinstance(target, (list, tuple)) and len(target) == 1 else target, "binary cross-entropy target")
         if not 0.0 <= y <= 1.0:
             raise ValueError(
                 f"binary cross-entropy needs labels 0 or 1 (or a probability), got {y!r}; "
@@ -256,7 +249,7 @@ def get(loss: "str | Loss") -> Loss:
 
 def l2_penalty(params: Iterable[Value], strength: float) -> Value:
     """strength * sum of p^2: added to a loss, it pulls weights towards 0 (weight decay)."""
-    strength = _number(strength, "l2 strength")
+    strength = finite(strength, "l2 strength")
     if strength < 0.0:
         raise ValueError(f"l2 strength must be >= 0, got {strength!r}")
     params = list(params)

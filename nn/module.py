@@ -19,7 +19,9 @@ from typing import Iterator, Sequence
 
 from engine import Value
 from engine.context import scope
-from engine.value import as_float, lift
+from engine.value import lift
+
+from .checks import finite, whole
 
 __all__ = ["ACTIVATIONS", "Module", "Neuron", "Layer", "MLP", "check_activation"]
 
@@ -40,19 +42,6 @@ def _rng(rng: random.Random | int | None) -> random.Random:
     if rng is None or (isinstance(rng, int) and not isinstance(rng, bool)):
         return random.Random(rng)
     raise TypeError(f"rng must be a random.Random, an int seed or None, got {type(rng).__name__}")
-
-
-def _count(n: object, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return n
-
-
-def _finite(x: object, what: str) -> float:
-    v = as_float(x, what)
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be finite, got {v!r}")
-    return v
 
 
 def _inputs(x: object, nin: int, who: str) -> Sequence:
@@ -106,7 +95,7 @@ class Neuron(Module):
         name: str = "neuron",
         tag: str = "",
     ) -> None:
-        self.nin = _count(nin, "nin")
+        self.nin = whole(nin, "nin")
         self.activation = check_activation(activation)
         r = _rng(rng)
         # Uniform with variance 1/nin (2/nin for relu): outputs neither vanish nor saturate.
@@ -129,15 +118,15 @@ class Neuron(Module):
     ) -> "Neuron":
         """A neuron with exactly these weights and bias (to reproduce a document's numbers)."""
         try:
-            weights = [_finite(wi, "a weight") for wi in w]
+            weights = [finite(wi, "a weight") for wi in w]
         except TypeError:
             if isinstance(w, (str, bytes)) or not hasattr(w, "__iter__"):
                 raise TypeError(f"w must be a sequence of numbers, got {type(w).__name__}") from None
             raise
         neuron = cls.__new__(cls)
-        neuron.nin = _count(len(weights), "the number of weights")
+        neuron.nin = whole(len(weights), "the number of weights")
         neuron.activation = check_activation(activation)
-        neuron._init(weights, _finite(b, "the bias"), fused, name, tag)
+        neuron._init(weights, finite(b, "the bias"), fused, name, tag)
         return neuron
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
@@ -189,7 +178,7 @@ class Layer(Module):
         rng: random.Random | int | None = None,
         index: int | None = None,
     ) -> None:
-        _count(nin, "nin"), _count(nout, "nout"), check_activation(activation)
+        whole(nin, "nin"), whole(nout, "nout"), check_activation(activation)
         r = _rng(rng)
         self.neurons = [
             Neuron(nin, activation, fused=fused, rng=r, name=f"neuron {i}", tag=_tag(index, i))
@@ -268,10 +257,10 @@ class MLP(Module):
         fused: bool = True,
         seed: int | None = None,
     ) -> None:
-        _count(nin, "nin")
+        whole(nin, "nin")
         if isinstance(sizes, int) or not sizes:
             raise ValueError(f"sizes must be a non-empty list of layer widths, got {sizes!r}")
-        sizes = [_count(s, "each layer size") for s in sizes]
+        sizes = [whole(s, "each layer size") for s in sizes]
         check_activation(activation), check_activation(output)
         r = _rng(seed)
         widths = [nin, *sizes]
@@ -353,7 +342,7 @@ def _tag(index: int | None, neuron: int) -> str:
 def _vector(v: object, what: str) -> list[float]:
     if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
         raise TypeError(f"{what} must be a sequence of numbers, got {type(v).__name__}")
-    out = [_finite(x, f"{what}[{i}]") for i, x in enumerate(v)]  # type: ignore[union-attr]
+    out = [finite(x, f"{what}[{i}]") for i, x in enumerate(v)]  # type: ignore[union-attr]
     if not out:
         raise ValueError(f"{what} is empty")
     return out
