@@ -143,6 +143,39 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def targets(rows: list[Row]) -> str:
+    """The issue's targets on moons-100, each with its measured figure and verdict."""
+    get = {r.approach: r for r in rows if r.workload == "moons-100"}
+    lines = ["| target (moons-100) | goal | measured | verdict |", "|---|---|---|---|"]
+
+    def add(what: str, goal: str, measured: str, ok: bool, short: str) -> None:
+        lines.append(f"| {what} | {goal} | {measured} | {'met' if ok else 'not met: ' + short} |")
+
+    base = get.get("textbook")
+    if base:
+        for name, goal in (("eager-binary", 25), ("eager-fused", 100)):
+            if name in get:
+                ratio = base.ms_per_step / get[name].ms_per_step
+                add(f"{get[name].label}: speed-up vs textbook", f">= {goal}x", f"{ratio:.0f}x", ratio >= goal,
+                    f"{goal / ratio:.1f}x short ({get[name].ms_per_step:.1f} ms/step; {goal}x needs {base.ms_per_step / goal:.1f})")
+    c, n, t = get.get("compiled"), get.get("numpy"), get.get("torch")
+    if c and t:
+        ratio = t.ms_per_step / c.ms_per_step
+        add("compiled replay vs PyTorch CPU batched", "faster per step", f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower",
+            ratio > 1, f"{1 / ratio:.2f}x slower")
+    if c and n:
+        ratio = c.ms_per_step / n.ms_per_step
+        add("compiled replay vs hand-written numpy", "within 3x", f"{ratio:.2f}x numpy's time", ratio <= 3.0,
+            f"{ratio / 3.0 - 1:.0%} over ({c.ms_per_step * 1e3:.0f} us/step; 3x is {3e3 * n.ms_per_step:.0f} us)")
+    b = get.get("eager-binary")
+    if b and b.bytes_per_node:
+        fwd, bwd = b.bytes_per_node
+        textbook = f" (textbook: {base.bytes_per_node[0]:.0f} / {base.bytes_per_node[1]:.0f})" if base and base.bytes_per_node else ""
+        add("bytes per binary node", "<= 170", f"{fwd:.0f} after forward, {bwd:.0f} after backward{textbook}",
+            fwd <= 170, f"{fwd - 170:.0f} bytes over")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="moons-100 only, few steps (smoke run)")
@@ -168,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             these.append(row)
         gaps[wname] = check_agreement(these)
         rows.extend(these)
-    report = table(rows)
+    report = table(rows) + "\n\n" + targets(rows)
     agreement = ", ".join(f"{w}: {g:.1e}" for w, g in gaps.items())
     print()
     print(report)
@@ -201,6 +234,31 @@ tolerance {RTOL:g}; largest gap: {agreement}).
 - Slow approaches ran fewer steps (steps column); the textbook engine's time per step
   grows as its cyclic garbage piles up, so a short run *understates* its cost, which
   makes its speed-up figures conservative.
+
+## Why the targets that are not met are not
+
+- **Eager speed-ups.** The issue's 25x and 100x were set against a textbook step of
+  about 1.3 s; on this machine the textbook step takes the time in the table, and the
+  eager engine is bounded by CPython's cost per node, not by garbage collection any more
+  (`gc_paused` removed that). A moons-100 step with binary ops makes about 66,000 nodes;
+  building them costs about 0.35 us each (an operator call, the op table's forward, a
+  six-slot object), ordering them for backward about 0.2 us (one set lookup per edge)
+  and the chain rule about 0.2 us (the op table's partials, two float updates), plus
+  freeing them. The fused step makes 11,000 nodes, but 3,300 of them are 32-input dots
+  whose forward and backward touch every input in Python (about 6 us per dot). Going
+  further means leaving per-scalar Python objects behind, which is what the compiled
+  replay does, while keeping the Values for inspection.
+- **Compiled replay vs numpy.** The replay's numpy work is close to the hand-written
+  code's; the rest is per-step Python work that keeping every scalar a `Value` implies:
+  reading every leaf `.data` (about 740 leaves, parameters, inputs, labels and constants,
+  about 25 us), adding 337 gradients into the parameter Values (about 12 us) and the SGD
+  update of 337 Values (about 20 us), plus about 2 to 4 us of Python per (level, op)
+  group (16 groups forward and backward). numpy keeps its parameters in arrays and pays
+  none of that.
+- **Bytes per node.** A binary node holds a six-slot Value with its GC header (80
+  bytes), its parents tuple (56) and its data float (24): 160 bytes. Backward gives each
+  node its own gradient float (24 bytes more); the target is met for the graph as the
+  forward pass leaves it, which is how the textbook's 690 was measured.
 """
 
 

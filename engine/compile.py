@@ -23,6 +23,8 @@ number, overflow) raises the same error, naming the op and its operands.
 """
 from __future__ import annotations
 
+import sys
+import types
 from operator import attrgetter
 from typing import Iterable
 
@@ -393,3 +395,14 @@ def _kernel(op: Op, start: int, parents: np.ndarray, needed: np.ndarray) -> _Gro
     except (AttributeError, TypeError) as error:
         raise NotImplementedError(f"the op {op.name!r} cannot be replayed with numpy: {error}") from None
     return group
+
+
+class _CallableModule(types.ModuleType):
+    """`engine.compile` is this function, but names this module once the module has been
+    imported directly (`from engine.compile import NumpyMath`): calling it works either way."""
+
+    def __call__(self, root: Value, *, wrt: Iterable[Value] | None = None) -> Compiled:
+        return compile(root, wrt=wrt)
+
+
+sys.modules[__name__].__class__ = _CallableModule

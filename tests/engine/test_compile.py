@@ -374,3 +374,15 @@ def test_numpy_backend_sum_and_dot_take_sequences_or_matrices():
     rows = np.arange(6.0).reshape(3, 2)
     assert np.array_equal(NumpyMath.sum(rows), NumpyMath.sum(list(rows)))
     assert np.array_equal(NumpyMath.dot(rows, rows), np.sum(rows * rows, axis=0))
+
+
+def test_engine_compile_is_callable_even_after_importing_the_module():
+    import engine
+    import engine.compile as module
+
+    x = Value(3.0)
+    for f in (engine.compile, module, compile):
+        compiled = f(x * x)
+        x.grad = 0.0
+        compiled.backward()
+        assert x.grad == 6.0
