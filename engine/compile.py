@@ -23,9 +23,9 @@ number, overflow) raises the same error, naming the op and its operands.
 """
 from __future__ import annotations
 
+import math
 import sys
 import types
-from operator import attrgetter
 from typing import Iterable
 
 import numpy as np
@@ -93,8 +93,6 @@ def compile(root: Value, *, wrt: Iterable[Value] | None = None) -> "Compiled":
     return Compiled(root, wrt)
 
 
-_data = attrgetter("data")
-
 
 class Compiled:
     """A recorded graph: `forward()` and `backward()` replay it for new leaf data.
@@ -106,7 +104,21 @@ class Compiled:
 
     def __init__(self, root: Value, wrt: Iterable[Value] | None = None) -> None:
         order = topological_order(root)
-        self.leaves = [v for v in order if v._op is None]
+        leaves = [v for v in order if v._op is None]
+        if wrt is None:
+            self.targets = leaves
+        else:
+            self.targets = list(dict.fromkeys(wrt))  # each leaf once, in the order given
+            known = set(leaves)
+            missing = [v for v in self.targets if v not in known]
+            if missing:
+                raise ValueError(
+                    f"wrt must list leaves of the compiled graph; {len(missing)} are not (first: {missing[0]!r})"
+                )
+        # The leaves asked for come first, in the order given (parameters listed layer by
+        # layer then lie in the value array as their weight matrices: views, not copies).
+        wanted = set(self.targets)
+        self.leaves = self.targets + [v for v in leaves if v not in wanted]
         index = {v: i for i, v in enumerate(self.leaves)}
         level = dict.fromkeys(self.leaves, 0)
         groups: dict[tuple, list[Value]] = {}
@@ -123,27 +135,20 @@ class Compiled:
                 index[v] = len(self.nodes)
                 self.nodes.append(v)
             layout.append((op, start, np.array([[index[p] for p in v._parents] for v in members], dtype=np.intp)))
-        if wrt is None:
-            self.targets = self.leaves
-        else:
-            self.targets = list(wrt)
-            missing = [v for v in self.targets if not (v in index and index[v] < len(self.leaves))]
-            if missing:
-                raise ValueError(
-                    f"wrt must list leaves of the compiled graph; {len(missing)} are not (first: {missing[0]!r})"
-                )
-        self.target_index = np.array([index[v] for v in self.targets], dtype=np.intp)
+        self.values = np.zeros(len(self.nodes))
+        self.grads = np.zeros(len(self.nodes))
+        self.target_grads = self.grads[: len(self.targets)]
         # A node's gradient is needed if it is a target or leads to one; the rest is skipped.
         needed = np.zeros(len(self.nodes), dtype=bool)
-        needed[self.target_index] = True
+        needed[: len(self.targets)] = True
         for op, start, parents in layout:
             needed[start : start + len(parents)] = needed[parents].any(axis=1)
-        self.groups: list[_Group] = [_kernel(op, start, parents, needed) for op, start, parents in layout]
+        self.groups: list[_Group] = [
+            _kernel(op, start, parents, needed, self.values, self.grads) for op, start, parents in layout
+        ]
         self.backward_groups = [g for g in reversed(self.groups) if needed[g.start : g.stop].any()]
         self.n_levels = max(level.values())
         self.root_index = index[root]
-        self.values = np.zeros(len(self.nodes))
-        self.grads = np.zeros(len(self.nodes))
         self.forward()
 
     def __repr__(self) -> str:
@@ -157,14 +162,14 @@ class Compiled:
         """Re-read every leaf's `.data`, recompute every node; return the root's value."""
         values, n = self.values, len(self.leaves)
         try:
-            values[:n] = np.fromiter(map(_data, self.leaves), np.float64, n)
+            values[:n] = [v.data for v in self.leaves]
         except (TypeError, ValueError):
             bad = next(v for v in self.leaves if not isinstance(v.data, (int, float)))
             raise TypeError(f"a leaf's data must be a number, got {bad.data!r} in {bad!r}") from None
         with np.errstate(all="ignore"):
             for group in self.groups:
                 group.forward(values)
-        if not np.isfinite(values.sum()):  # one reduction: finite iff every value is (or the sum overflows)
+        if not math.isfinite(values.sum()):  # one reduction: finite iff every value is (or the sum overflows)
             self._check_forward()
         return float(values[self.root_index])
 
@@ -176,8 +181,8 @@ class Compiled:
         with np.errstate(all="ignore"):
             for group in self.backward_groups:
                 group.backward(self.values, grads)
-        result = grads[self.target_index]
-        if not np.isfinite(result.sum()):
+        result = self.target_grads
+        if not math.isfinite(result.sum()):
             self._check_backward()
         for v, g in zip(self.targets, result.tolist()):
             v.grad += g
@@ -214,106 +219,142 @@ class Compiled:
 
 
 # ---------------------------------------------------------------- kernels: one per (level, op) group
+# The value and gradient arrays are made once per Compiled and only ever written in place,
+# so a kernel can hold views into them, made once at compile time: reading or adding
+# through a view costs no index arithmetic and no copy at replay time.
 
-class _Group:
-    """The nodes of one (level, op): outputs values[start:stop], inputs values[parents]."""
+def _view(array: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
+    """array[idx] as a view when the indices form an even grid (base + i*step per axis)."""
+    if idx.size == 0:
+        return None
+    base = int(idx.flat[0])
+    steps = [int(np.take(idx, 1, axis=d).flat[0]) - base if idx.shape[d] > 1 else 0 for d in range(idx.ndim)]
+    if min(steps) < 0:
+        return None
+    grid = base + sum(np.arange(n).reshape([-1 if a == d else 1 for a in range(idx.ndim)]) * step
+                      for d, (n, step) in enumerate(zip(idx.shape, steps)))
+    if not np.array_equal(idx, grid):
+        return None
+    return np.lib.stride_tricks.as_strided(array[base:], idx.shape, [step * array.itemsize for step in steps])
 
-    def __init__(self, op: Op, start: int, parents: np.ndarray) -> None:
-        self.op, self.start, self.stop = op, start, start + len(parents)
-        self.parents = parents
+
+class _Read:
+    """values[idx], through a view made once when the indices allow it."""
+
+    def __init__(self, values: np.ndarray, idx: np.ndarray) -> None:
+        self.view, self.idx = _view(values, idx), idx
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return self.view if self.view is not None else values[self.idx]
 
 
 class _Scatter:
     """grads[where] += amounts for one fixed index array, done the cheapest correct way.
 
-    A run of consecutive indices is a slice (no copy); distinct indices are one fancy
-    add; repeated indices (a weight used by every row of a batch) must add every copy,
-    so their amounts are summed per index first: as the columns of a matrix when the
-    same indices repeat in the same order, else with `np.bincount`.
+    Distinct indices are one add, through a view when they form a grid; repeated
+    indices (a weight used by every row of a batch) must add every copy, so their
+    amounts are summed per index first: as the columns of a matrix when the same
+    indices repeat in the same order (a layer's biases, once per input), else with
+    `np.bincount`.
     """
 
-    def __init__(self, where: np.ndarray) -> None:
+    def __init__(self, grads: np.ndarray, where: np.ndarray) -> None:
         flat = where.ravel()
-        self.where, self.shape = where, where.shape
+        self.where = where
         self.index, inverse = np.unique(flat, return_inverse=True)
         inverse = inverse.ravel()
         repeats, rest = divmod(flat.size, len(self.index)) if len(self.index) else (0, 1)
         if repeats > 1 and not rest and np.array_equal(inverse, np.tile(np.arange(len(self.index)), repeats)):
-            self.kind, self.tiles = "tiled", (repeats, len(self.index))  # e.g. a layer's biases, once per input
+            self.add, self.tiles = self._add_tiled, (repeats, len(self.index))
         elif len(self.index) < flat.size:
-            self.kind, self.inverse = "repeated", inverse
-        elif len(flat) and np.array_equal(flat, np.arange(flat[0], flat[0] + len(flat))):
-            self.kind, self.index = "slice", slice(int(flat[0]), int(flat[0]) + len(flat))
+            self.add, self.inverse = self._add_repeated, inverse
         else:
-            self.kind, self.index = "distinct", where
-        self.add = getattr(self, f"_add_{self.kind}")  # chosen once, called every step
+            self.view = _view(grads, where)
+            self.add = self._add_distinct if self.view is None else self._add_view
+        if self.add != self._add_distinct and self.add != self._add_view:
+            self.target = _view(grads, self.index)  # where the per-index sums go
 
-    def _add_tiled(self, grads: np.ndarray, amounts) -> None:
-        grads[self.index] += np.reshape(amounts, self.tiles).sum(axis=0)
-
-    def _add_repeated(self, grads: np.ndarray, amounts) -> None:
-        grads[self.index] += np.bincount(self.inverse, np.ravel(amounts), len(self.index))
-
-    def _add_slice(self, grads: np.ndarray, amounts) -> None:
-        view = grads[self.index].reshape(self.shape)  # a view: adding into it adds into grads
-        view += amounts
+    def _add_view(self, grads: np.ndarray, amounts) -> None:
+        self.view += amounts
 
     def _add_distinct(self, grads: np.ndarray, amounts) -> None:
         grads[self.where] += amounts
+
+    def _add_tiled(self, grads: np.ndarray, amounts) -> None:
+        self._add_sums(grads, np.reshape(amounts, self.tiles).sum(axis=0))
+
+    def _add_repeated(self, grads: np.ndarray, amounts) -> None:
+        self._add_sums(grads, np.bincount(self.inverse, np.ravel(amounts), len(self.index)))
+
+    def _add_sums(self, grads: np.ndarray, sums: np.ndarray) -> None:
+        if self.target is not None:
+            self.target += sums
+        else:
+            grads[self.index] += sums
+
+
+class _Group:
+    """The nodes of one (level, op): outputs values[start:stop], inputs values[parents]."""
+
+    def __init__(self, op: Op, start: int, parents: np.ndarray, values: np.ndarray, grads: np.ndarray) -> None:
+        self.op, self.start, self.stop = op, start, start + len(parents)
+        self.parents = parents
+        self.out, self.out_grad = values[self.start : self.stop], grads[self.start : self.stop]
 
 
 class _TableOp(_Group):
     """A unary or binary op (or pow): forward and partials straight from the op table."""
 
-    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray) -> None:
-        super().__init__(op, start, parents)
-        self.columns = [_Scatter(parents[:, j]) for j in range(parents.shape[1])]
-        self.reads = [c.index if c.kind == "slice" else c.where for c in self.columns]  # a slice reads without copying
-        self.needed = [bool(needed[parents[:, j]].any()) for j in range(parents.shape[1])]
+    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values, grads) -> None:
+        super().__init__(op, start, parents, values, grads)
+        columns = [np.ascontiguousarray(parents[:, j]) for j in range(parents.shape[1])]
+        self.reads = [_Read(values, c) for c in columns]
+        # Only inputs a gradient is wanted from (not data or constants) get a scatter.
+        self.scatters = [_Scatter(grads, c) if needed[c].any() else None for c in columns]
 
     def forward(self, values: np.ndarray) -> None:
-        self.inputs = [values[r] for r in self.reads]
-        values[self.start : self.stop] = self.op.forward(NumpyMath, *self.inputs)
+        self.inputs = [read(values) for read in self.reads]
+        self.out[...] = self.op.forward(NumpyMath, *self.inputs)
 
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        g = grads[self.start : self.stop]
-        out = values[self.start : self.stop]
-        partials = self.op.partials(NumpyMath, out, *self.inputs)
-        for scatter, needed, d in zip(self.columns, self.needed, partials):
-            if needed:  # skip inputs no gradient is wanted from (data, constants)
+        g = self.out_grad
+        for scatter, d in zip(self.scatters, self.op.partials(NumpyMath, self.out, *self.inputs)):
+            if scatter is not None:
                 scatter.add(grads, g if type(d) is float and d == 1.0 else g * d)
 
 
 class _Sum(_Group):
     """n-ary sum: each node adds one row of the gathered matrix; every partial is 1."""
 
-    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray) -> None:
-        super().__init__(op, start, parents)
-        self.scatter = _Scatter(parents)
+    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values, grads) -> None:
+        super().__init__(op, start, parents, values, grads)
+        self.read, self.scatter = _Read(values, parents), _Scatter(grads, parents)
+        self.spread = np.broadcast_to(self.out_grad[:, None], parents.shape)  # each node's grad, once per input
 
     def forward(self, values: np.ndarray) -> None:
-        values[self.start : self.stop] = NumpyMath.sum(values[self.parents].T)
+        self.out[...] = NumpyMath.sum(self.read(values).T)
 
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        self.scatter.add(grads, np.broadcast_to(grads[self.start : self.stop, None], self.parents.shape))
+        self.scatter.add(grads, self.spread)
 
 
 class _Dot(_Group):
     """n-ary dot, row by row: out = sum_i w_i x_i; d/dw_i = x_i, d/dx_i = w_i."""
 
-    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray) -> None:
-        super().__init__(op, start, parents)
+    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values, grads) -> None:
+        super().__init__(op, start, parents, values, grads)
         n = parents.shape[1] // 2
-        self.w, self.x = parents[:, :n], parents[:, n:]
-        self.scatter_w = _Scatter(self.w) if needed[self.w].any() else None
-        self.scatter_x = _Scatter(self.x) if needed[self.x].any() else None
+        w, x = parents[:, :n], parents[:, n:]
+        self.read_w, self.read_x = _Read(values, w), _Read(values, x)
+        self.scatter_w = _Scatter(grads, w) if needed[w].any() else None
+        self.scatter_x = _Scatter(grads, x) if needed[x].any() else None
 
     def forward(self, values: np.ndarray) -> None:
-        self.W, self.X = values[self.w], values[self.x]
-        values[self.start : self.stop] = np.einsum("ij,ij->i", self.W, self.X)
+        self.W, self.X = self.read_w(values), self.read_x(values)
+        self.out[...] = np.einsum("ij,ij->i", self.W, self.X)
 
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        g = grads[self.start : self.stop, None]
+        g = self.out_grad[:, None]
         if self.scatter_w:
             self.scatter_w.add(grads, g * self.X)
         if self.scatter_x:
@@ -330,64 +371,57 @@ class _DotMatmul(_Group):
     input by input, as a batch does, P *is* the group's output: no gather, no scatter.
     """
 
-    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, w_rows, a, x_rows, b) -> None:
-        super().__init__(op, start, parents)
+    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values, grads,
+                 w_rows, a, x_rows, b) -> None:
+        super().__init__(op, start, parents, values, grads)
         self.shape = (len(x_rows), len(w_rows))
-        pair = b * len(w_rows) + a  # flat index of node k's pair in P
-        self.dense = np.array_equal(pair, np.arange(len(pair)))
-        self.scatter_pair = None if self.dense else _Scatter(pair)
-        self.pair = pair
-        self.read_w, self.read_x = _reader(w_rows), _reader(x_rows)
-        self.scatter_w = _Scatter(w_rows) if needed[w_rows].any() else None
-        self.scatter_x = _Scatter(x_rows) if needed[x_rows].any() else None
+        self.pair = b * len(w_rows) + a  # flat index of node k's pair in P
+        self.dense = np.array_equal(self.pair, np.arange(len(self.pair)))
+        self.G = None if self.dense else np.zeros(self.shape[0] * self.shape[1])  # pairs' grads, reused
+        self.scatter_pair = None if self.dense else _Scatter(self.G, self.pair)
+        self.read_w, self.read_x = _Read(values, w_rows), _Read(values, x_rows)
+        self.scatter_w = _Scatter(grads, w_rows) if needed[w_rows].any() else None
+        self.scatter_x = _Scatter(grads, x_rows) if needed[x_rows].any() else None
 
     def forward(self, values: np.ndarray) -> None:
         self.W, self.X = self.read_w(values), self.read_x(values)
-        P = self.X @ self.W.T
-        values[self.start : self.stop] = P.ravel() if self.dense else P.ravel()[self.pair]
+        if self.dense:
+            np.matmul(self.X, self.W.T, out=self.out.reshape(self.shape))
+        else:
+            self.out[...] = (self.X @ self.W.T).ravel()[self.pair]
 
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        g = grads[self.start : self.stop]
         if self.dense:
-            G = g.reshape(self.shape)
+            G = self.out_grad.reshape(self.shape)
         else:
-            G = np.zeros(self.shape[0] * self.shape[1])
-            self.scatter_pair.add(G, g)
-            G = G.reshape(self.shape)
+            self.G.fill(0.0)
+            self.scatter_pair.add(self.G, self.out_grad)
+            G = self.G.reshape(self.shape)
         if self.scatter_w:
             self.scatter_w.add(grads, G.T @ self.X)
         if self.scatter_x:
             self.scatter_x.add(grads, G @ self.W)
 
 
-def _reader(rows: np.ndarray):
-    """values -> values[rows], as a view when the rows are one consecutive block."""
-    flat = rows.ravel()
-    if len(flat) and np.array_equal(flat, np.arange(flat[0], flat[0] + len(flat))):
-        block, shape = slice(int(flat[0]), int(flat[0]) + len(flat)), rows.shape
-        return lambda values: values[block].reshape(shape)
-    return lambda values: values[rows]
-
-
-def _kernel(op: Op, start: int, parents: np.ndarray, needed: np.ndarray) -> _Group:
+def _kernel(op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values: np.ndarray, grads: np.ndarray) -> _Group:
     """Choose how to compute one group, or say clearly why it cannot be compiled.
 
     `needed[i]` says whether node i's gradient is wanted (it is, or leads to, a target).
     """
     if op is ops.SUM:
-        return _Sum(op, start, parents, needed)
+        return _Sum(op, start, parents, needed, values, grads)
     if op is ops.DOT:
         n = parents.shape[1] // 2
         w_rows, a = np.unique(parents[:, :n], axis=0, return_inverse=True)
         x_rows, b = np.unique(parents[:, n:], axis=0, return_inverse=True)
         if len(parents) > 1 and len(w_rows) * len(x_rows) <= 2 * len(parents):
-            return _DotMatmul(op, start, parents, needed, w_rows, a.ravel(), x_rows, b.ravel())
-        return _Dot(op, start, parents, needed)
+            return _DotMatmul(op, start, parents, needed, values, grads, w_rows, a.ravel(), x_rows, b.ravel())
+        return _Dot(op, start, parents, needed, values, grads)
     if op.arity is None:
         raise NotImplementedError(
             f"compile has no matrix form for the n-ary op {op.name!r}; only sum and dot are n-ary"
         )
-    group = _TableOp(op, start, parents, needed)
+    group = _TableOp(op, start, parents, needed, values, grads)
     try:  # an op whose formulas call something numpy lacks fails here, not mid-training
         with np.errstate(all="ignore"):
             probe = [np.ones(1) for _ in range(op.arity)]
