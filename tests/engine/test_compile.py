@@ -386,3 +386,13 @@ def test_engine_compile_is_callable_even_after_importing_the_module():
         x.grad = 0.0
         compiled.backward()
         assert x.grad == 6.0
+
+
+def test_wrt_in_any_order_and_with_repeats_gives_each_leaf_its_gradient_once():
+    loss, params, _, _ = mlp_loss(random.Random(8), n=5, sizes=[2, 3, 1], fused=True)
+    value, grads = eager_grads(loss, params)
+    shuffled = params[::-1] + params[:3]  # another layout, and three leaves named twice
+    compiled = compile(loss, wrt=shuffled)
+    c_value, c_grads = replay(compiled, params)
+    assert close(c_value, value)
+    assert all(close(c, e) for c, e in zip(c_grads, grads))
