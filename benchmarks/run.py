@@ -235,7 +235,7 @@ tolerance {RTOL:g}; largest gap: {agreement}).
   grows as its cyclic garbage piles up, so a short run *understates* its cost, which
   makes its speed-up figures conservative.
 
-## Why the targets that are not met are not
+## Where the time goes, and why some targets are not met
 
 - **Eager speed-ups.** The issue's 25x and 100x were set against a textbook step of
   about 1.3 s; on this machine the textbook step takes the time in the table, and the
@@ -244,17 +244,19 @@ tolerance {RTOL:g}; largest gap: {agreement}).
   building them costs about 0.35 us each (an operator call, the op table's forward, a
   six-slot object), ordering them for backward about 0.2 us (one set lookup per edge)
   and the chain rule about 0.2 us (the op table's partials, two float updates), plus
-  freeing them. The fused step makes 11,000 nodes, but 3,300 of them are 32-input dots
-  whose forward and backward touch every input in Python (about 6 us per dot). Going
-  further means leaving per-scalar Python objects behind, which is what the compiled
-  replay does, while keeping the Values for inspection.
-- **Compiled replay vs numpy.** The replay's numpy work is close to the hand-written
-  code's; the rest is per-step Python work that keeping every scalar a `Value` implies:
-  reading every leaf `.data` (about 740 leaves, parameters, inputs, labels and constants,
-  about 25 us), adding 337 gradients into the parameter Values (about 12 us) and the SGD
-  update of 337 Values (about 20 us), plus about 2 to 4 us of Python per (level, op)
-  group (16 groups forward and backward). numpy keeps its parameters in arrays and pays
-  none of that.
+  freeing them. The fused step makes 11,000 nodes, but 3,300 of them are dots (1,700
+  with 32 inputs) whose forward and backward touch every input in Python (about 6 us
+  per 32-input dot). Going further means leaving per-scalar Python objects behind,
+  which is what the compiled replay does, while keeping the Values for inspection.
+- **Compiled replay.** Its numpy work is close to the hand-written code's (a layer over
+  a batch is one matrix product; inputs and outputs are views, not gathers). The rest
+  is Python work that keeping every scalar a `Value` implies, per step: reading every
+  leaf's `.data` (moons-100: about 740 leaves, parameters, inputs, labels and
+  constants, about 20 us), adding 337 gradients into the parameter Values (about 12
+  us), the SGD update of those 337 Values (about 10 us), and 2 to 4 us of Python per
+  (level, op) group (16 groups, forward and backward). numpy keeps its parameters in
+  arrays and pays none of that. The share grows with the data: digits-sized has 39,000
+  leaves (32,000 pixels and 5,000 targets), and reading them is most of its replay.
 - **Bytes per node.** A binary node holds a six-slot Value with its GC header (80
   bytes), its parents tuple (56) and its data float (24): 160 bytes. Backward gives each
   node its own gradient float (24 bytes more); the target is met for the graph as the
