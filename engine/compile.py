@@ -187,6 +187,16 @@ class Compiled:
         for v, g in zip(self.targets, result.tolist()):
             v.grad += g
 
+    def values_of(self, nodes: Iterable[Value]) -> list[float]:
+        """The last replay's values of recorded nodes (e.g. a model's outputs, for accuracy).
+
+        The Values themselves keep the numbers of the eager pass that built the graph.
+        """
+        try:
+            return self.values[[self._index(v) for v in nodes]].tolist()
+        except KeyError:
+            raise ValueError("values_of takes nodes of the compiled graph") from None
+
     # ---------------------------------------------------------------- errors, as eager raises them
     def _operands(self, v: Value) -> tuple[list[float], str]:
         data = [float(self.values[self._index(p)]) for p in v._parents]

@@ -396,3 +396,16 @@ def test_wrt_in_any_order_and_with_repeats_gives_each_leaf_its_gradient_once():
     c_value, c_grads = replay(compiled, params)
     assert close(c_value, value)
     assert all(close(c, e) for c, e in zip(c_grads, grads))
+
+
+def test_values_of_reads_replayed_nodes():
+    x = Value(1.0)
+    hidden = x.tanh()
+    out = hidden * 2.0
+    compiled = compile(out)
+    x.data = 0.5
+    compiled.forward()
+    assert compiled.values_of([hidden, out]) == pytest.approx([math.tanh(0.5), 2.0 * math.tanh(0.5)], rel=TOL)
+    assert hidden.data == math.tanh(1.0)  # the eager numbers stay
+    with pytest.raises(ValueError, match="nodes of the compiled graph"):
+        compiled.values_of([Value(3.0)])
