@@ -33,7 +33,7 @@ import numpy as np
 from . import ops
 from .autodiff import topological_order
 from .ops import FloatMath, Op
-from .value import ARITHMETIC_ERRORS, Value
+from .value import ARITHMETIC_ERRORS, Value, as_float
 
 __all__ = ["compile", "Compiled", "NumpyMath"]
 
@@ -93,7 +93,6 @@ def compile(root: Value, *, wrt: Iterable[Value] | None = None) -> "Compiled":
     return Compiled(root, wrt)
 
 
-
 class Compiled:
     """A recorded graph: `forward()` and `backward()` replay it for new leaf data.
 
@@ -115,8 +114,9 @@ class Compiled:
                 raise ValueError(
                     f"wrt must list leaves of the compiled graph; {len(missing)} are not (first: {missing[0]!r})"
                 )
-        # The leaves asked for come first, in the order given (parameters listed layer by
-        # layer then lie in the value array as their weight matrices: views, not copies).
+        # The leaves asked for come first, in the order given: a model's parameters (each
+        # neuron's weights, then its bias) then lie in the value array as each layer's
+        # weight matrix, so kernels read and update them through views, not copies.
         wanted = set(self.targets)
         self.leaves = self.targets + [v for v in leaves if v not in wanted]
         index = {v: i for i, v in enumerate(self.leaves)}
@@ -177,7 +177,7 @@ class Compiled:
         """Add d(root)/d(leaf), times `grad`, into the `.grad` of each leaf (or of `wrt`)."""
         grads = self.grads
         grads.fill(0.0)
-        grads[self.root_index] = grad
+        grads[self.root_index] = as_float(grad, "backward seed")
         with np.errstate(all="ignore"):
             for group in self.backward_groups:
                 group.backward(self.values, grads)
