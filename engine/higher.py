@@ -24,20 +24,10 @@ from .context import STATE
 from .ops import FloatMath, Op
 from .value import Number, Value, apply, as_float, lift
 
-__all__ = ["ValueMath", "SECH2", "gradients", "backward_graph", "grad", "jacobian", "hessian"]
+__all__ = ["ValueMath", "gradients", "backward_graph", "grad", "jacobian", "hessian"]
 
 
 # ---------------------------------------------------------------- the Value backend
-
-SECH2 = Op(
-    "sech2", "sech²", 1, lambda m, a: m.sech2(a),
-    lambda m, out, a: (-2.0 * out * m.tanh(a),),
-    lambda i, n: "-2 * {out} * tanh({0})",
-    doc="1/cosh(a)^2, the derivative of tanh, as a node of its own: its value is the "
-    "float backend's bit for bit (no 1 - tanh^2 cancellation), and it differentiates again",
-)
-"""The derivative of tanh as an op, so Value-valued gradients of tanh stay exact."""
-
 
 class ValueMath:
     """The backend over Values: every primitive builds graph nodes instead of floats.
@@ -85,7 +75,7 @@ class ValueMath:
 
     @staticmethod
     def sech2(a: Value) -> Value:
-        return apply(SECH2, a)
+        return a.sech2()
 
     @staticmethod
     def pow(a: Value, p: float) -> Value:

@@ -30,7 +30,7 @@ from typing import Callable
 __all__ = [
     "Op", "FloatMath", "TABLE", "by_name", "power", "fmt_number",
     "ADD", "SUB", "NEG", "MUL", "DIV", "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SIN", "COS",
-    "SUM", "DOT",
+    "SUM", "DOT", "SECH2",
 ]
 
 
@@ -109,7 +109,7 @@ class FloatMath:
 
     @staticmethod
     def relu(a: float) -> float:
-        return a if a > 0.0 else 0.0
+        return 0.0 if a <= 0.0 else a  # NaN stays NaN, so detect_anomaly can see it
 
     @staticmethod
     def step(a: float) -> float:
@@ -184,6 +184,13 @@ RELU = Op(
     lambda m, out, a: (m.step(a),),
     _fixed("1 if {0} > 0 else 0"),
 )
+SECH2 = Op(
+    "sech2", "sech²", 1, lambda m, a: m.sech2(a),
+    lambda m, out, a: (-2.0 * out * m.tanh(a),),
+    _fixed("-2 * sech²({0}) * tanh({0})"),
+    doc="1/cosh(a)^2, tanh's derivative as a node: gradients of tanh stay exact when "
+    "differentiated again (1 - tanh^2 would cancel to 0 for large a)",
+)
 SIN = Op("sin", "sin", 1, lambda m, a: m.sin(a), lambda m, out, a: (m.cos(a),), _fixed("cos({0})"))
 COS = Op("cos", "cos", 1, lambda m, a: m.cos(a), lambda m, out, a: (-m.sin(a),), _fixed("-sin({0})"))
 SUM = Op(
@@ -206,6 +213,16 @@ DOT = Op(
 )
 
 
+def _power_partial(p: float) -> str:
+    """The formula of d(a^p)/da, written as a person would: 2 * a, not 2 * a^1."""
+    if p == 0.0:
+        return "0"
+    if p == 1.0:
+        return "1"
+    shown = fmt_number(p)
+    return f"{shown} * {{0}}" if p == 2.0 else f"{shown} * {{0}}^{fmt_number(p - 1.0)}"
+
+
 def power(p: float) -> Op:
     """The `pow` op for one constant exponent `p` (cached, so each exponent is one Op)."""
     return _power(float(p))  # float first: power(2) and power(2.0) are the same Op
@@ -217,14 +234,14 @@ def _power(p: float) -> Op:
     return Op(
         "pow", f"**{shown}", 1, lambda m, a: m.pow(a, p),
         lambda m, out, a: (0.0 if p == 0.0 else p * m.pow(a, p - 1.0),),
-        _fixed(f"{shown} * {{0}}^{fmt_number(p - 1.0)}"),
+        _fixed(_power_partial(p)),
         param=p,
     )
 
 
 TABLE: dict[str, Op] = {
     op.name: op
-    for op in (ADD, SUB, NEG, MUL, DIV, EXP, LOG, TANH, SIGMOID, RELU, SIN, COS, SUM, DOT)
+    for op in (ADD, SUB, NEG, MUL, DIV, EXP, LOG, TANH, SECH2, SIGMOID, RELU, SIN, COS, SUM, DOT)
 }
 """Every fixed op by name. `pow` is a family, one Op per exponent: see `power`."""
 

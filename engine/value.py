@@ -170,6 +170,9 @@ class Value:
     def tanh(self) -> "Value":
         return _unary(ops.TANH, self)
 
+    def sech2(self) -> "Value":
+        return _unary(ops.SECH2, self)
+
     def sigmoid(self) -> "Value":
         return _unary(ops.SIGMOID, self)
 

@@ -84,6 +84,7 @@ OPS = [
     ("exp", lambda a: a.exp(), [0.7]),
     ("log", lambda a: a.log(), [0.7]),
     ("tanh", lambda a: a.tanh(), [0.7]),
+    ("sech2", lambda a: a.sech2(), [0.7]),
     ("sigmoid", lambda a: a.sigmoid(), [-0.7]),
     ("relu", lambda a: a.relu(), [0.7]),
     ("relu (negative side)", lambda a: a.relu(), [-0.7]),

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import engine
 from engine import Value, no_grad
-from engine.higher import SECH2, ValueMath, gradients
+from engine.higher import ValueMath, gradients
+from engine.ops import SECH2
 
 sech2 = lambda a: 1.0 / math.cosh(a) ** 2  # noqa: E731
 sig = lambda a: 1.0 / (1.0 + math.exp(-a))  # noqa: E731

@@ -12,7 +12,7 @@ import pytest
 from engine import Value, ops
 from engine.ops import FloatMath
 
-FIXED = ["add", "sub", "neg", "mul", "div", "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sum", "dot"]
+FIXED = ["add", "sub", "neg", "mul", "div", "exp", "log", "tanh", "sech2", "sigmoid", "relu", "sin", "cos", "sum", "dot"]
 
 # name -> (reference forward on floats, points to check it at)
 REFERENCE = {
@@ -24,6 +24,7 @@ REFERENCE = {
     "exp": (math.exp, [(0.7,), (-3.0,)]),
     "log": (math.log, [(0.7,), (30.0,)]),
     "tanh": (math.tanh, [(0.7,), (-2.0,)]),
+    "sech2": (lambda a: 1 / math.cosh(a) ** 2, [(0.7,), (-2.0,)]),
     "sigmoid": (lambda a: 1 / (1 + math.exp(-a)), [(0.7,), (-2.0,)]),
     "relu": (lambda a: max(a, 0.0), [(0.7,), (-2.0,)]),
     "sin": (math.sin, [(0.7,), (-2.0,)]),
@@ -86,7 +87,9 @@ def test_pow_forward_partial_and_formula(p):
     (d,) = op.partials(FloatMath, a**p, a)
     assert d == pytest.approx(p * a ** (p - 1), rel=1e-15)
     assert d == pytest.approx(_central(lambda x: x**p, (a,), 0), rel=1e-7, abs=1e-9)
-    assert op.formula(0, 1).format("x") == f"{ops.fmt_number(p)} * x^{ops.fmt_number(p - 1)}"
+    written = {0.0: "0", 1.0: "1", 2.0: "2 * x"}  # as a person writes them, not 2 * x^1
+    general = f"{ops.fmt_number(p)} * x^{ops.fmt_number(p - 1)}"
+    assert op.formula(0, 1).format("x") == written.get(p, general)
 
 
 def test_pow_of_a_negative_base_with_an_integer_exponent_is_real():
@@ -128,6 +131,9 @@ def test_formulas_read_like_the_maths():
     assert ops.DOT.formula(0, 4).format("w1", "w2", "x1", "x2") == "x1"
     assert ops.DOT.formula(3, 4).format("w1", "w2", "x1", "x2") == "w2"
     assert ops.SUM.formula(2, 3) == "1"
+    assert ops.power(2).formula(0, 1).format("d") == "2 * d"
+    assert ops.power(3).formula(0, 1).format("d") == "3 * d^2"
+    assert ops.SECH2.formula(0, 1).format("z") == "-2 * sech²(z) * tanh(z)"
 
 
 METHODS = {

@@ -55,7 +55,7 @@ def _flatten(x):
 
 # ---------------------------------------------------------------- expressions
 
-UNARY = ["neg", "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos"]
+UNARY = ["neg", "exp", "log", "tanh", "sech2", "sigmoid", "relu", "sin", "cos"]
 BINARY = ["add", "sub", "mul", "div"]
 POWERS = [2.0, 3.0, 0.5, 1.5, -1.0, -2.0]
 
@@ -104,6 +104,8 @@ def evaluate(expr, xs, lib):
         u = u * u + 0.5
     if lib is None:
         return getattr(Value(u) if not isinstance(u, Value) else u, kind)()
+    if kind == "sech2":
+        return 1.0 / torch.cosh(torch.as_tensor(u, dtype=torch.float64)) ** 2
     return getattr(torch, kind)(torch.as_tensor(u, dtype=torch.float64))
 
 
@@ -175,7 +177,7 @@ def test_random_expressions_agree_with_torch(expr, point):
 def test_an_expression_with_every_op_agrees_with_torch():
     x, y, z = ("var", 0), ("var", 1), ("var", 2)
     expr = ("sum", [
-        ("mul", ("exp", ("sin", x)), ("log", ("tanh", y))),
+        ("mul", ("exp", ("sin", x)), ("log", ("tanh", ("sech2", y)))),
         ("div", ("sigmoid", ("cos", z)), ("sub", x, ("neg", y))),
         ("relu", ("add", x, ("const", 0.25))),
         ("dot", [("pow", 3.0, x), ("pow", 0.5, y)], [("pow", -1.0, z), ("pow", 2.0, ("mul", x, z))]),
