@@ -55,7 +55,7 @@ class NumpyMath:
 
     @staticmethod
     def relu(a):
-        return np.where(a > 0.0, a, 0.0)
+        return np.where(a <= 0.0, 0.0, a)  # NaN stays NaN, as in the float backend
 
     @staticmethod
     def step(a):

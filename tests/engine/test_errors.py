@@ -224,3 +224,9 @@ def test_an_infinite_or_nan_exponent_is_accepted_like_any_non_finite_input(p):
     if not math.isfinite(y.data):
         with detect_anomaly(), pytest.raises(FloatingPointError, match=r"anomaly: pow\(x=0.5\)"):
             x**p
+
+
+def test_relu_of_nan_is_nan_so_anomaly_detection_sees_it():
+    assert math.isnan(Value(math.nan).relu().data)
+    with detect_anomaly(), pytest.raises(FloatingPointError, match="relu"):
+        Value(math.nan, label="z").relu()
