@@ -209,16 +209,13 @@ def fit(
             with paused():
                 optimiser.zero_grad()
                 if step is not None:
-                    value = step(rows, targets, batch)
-                    outputs = None
+                    value, outputs = step(rows, targets, batch)
                 else:
                     value, outputs = _eager_step(model, loss_fn, rows, targets, batch, weights, l2)
                 optimiser.step()
             total += value * len(batch)
-            if scorer is not None and outputs is not None:
+            if scorer is not None:
                 hits += sum(scorer(out, targets[i]) for out, i in zip(outputs, batch))
-        if scorer is not None and step is not None:
-            hits = _count_hits(model, rows, targets, scorer)  # the replay does not expose outputs
         history.loss.append(total / n)
         history.accuracy.append(_accuracy(hits, n, scorer))
         bar.update(epoch, history.loss[-1], history.accuracy[-1])
@@ -245,11 +242,6 @@ def _eager_step(
     return total.data, outputs
 
 
-def _count_hits(model: Module, rows: list, targets: list, scorer: Any) -> int:
-    with no_grad():
-        return sum(scorer([o.data for o in model(x)], t) for x, t in zip(rows, targets))
-
-
 class _CompiledSteps:
     """One compiled loss graph per batch size, over input and target leaves we own."""
 
@@ -263,22 +255,25 @@ class _CompiledSteps:
             ) from None
         self.compile_graph = compile_graph
         self.model, self.loss_fn, self.weights, self.l2 = model, loss_fn, weights, l2
-        self.graphs: dict[int, tuple[Any, list[list[Value]], list[list[Value]]]] = {}
+        self.graphs: dict[int, tuple[Any, list[list[Value]], list[list[Value]], list[list[Value]]]] = {}
 
-    def _build(self, size: int, width: int, nt: int) -> tuple[Any, list[list[Value]], list[list[Value]]]:
+    def _build(self, size: int, width: int, nt: int) -> tuple[Any, list, list, list]:
         xs = [[Value(0.0, label=f"x{k}.{j}") for j in range(1, width + 1)] for k in range(1, size + 1)]
         ts = [[Value(0.0, label=f"y{k}.{j}") for j in range(1, nt + 1)] for k in range(1, size + 1)]
-        terms = [self.loss_fn.forward(self.model(x), t) for x, t in zip(xs, ts)]
+        outs = [self.model(x) for x in xs]
+        terms = [self.loss_fn.forward(out, t) for out, t in zip(outs, ts)]
         total = terms[0] if size == 1 else Value.sum(terms) * (1.0 / size)
         if self.l2:
             total = total + _losses.l2_penalty(self.weights, self.l2)
-        return self.compile_graph(total), xs, ts
+        # Gradients only for the parameters: the input and target leaves are ours, not the user's.
+        return self.compile_graph(total, wrt=self.model.parameters()), xs, ts, outs
 
-    def __call__(self, rows: list, targets: list, batch: list[int]) -> float:
+    def __call__(self, rows: list, targets: list, batch: list[int]) -> tuple[float, list[list[float]]]:
+        """One step on `batch`: returns (mean loss, the model's output numbers per example)."""
         size = len(batch)
         if size not in self.graphs:
             self.graphs[size] = self._build(size, len(rows[0]), len(targets[0]))
-        compiled, xs, ts = self.graphs[size]
+        compiled, xs, ts, outs = self.graphs[size]
         for k, i in enumerate(batch):
             for leaf, v in zip(xs[k], rows[i]):
                 leaf.data = v
@@ -286,4 +281,6 @@ class _CompiledSteps:
                 leaf.data = v
         value = compiled.forward()
         compiled.backward()
-        return float(value)
+        width = len(outs[0])
+        flat = compiled.values_of([o for out in outs for o in out])
+        return float(value), [flat[k:k + width] for k in range(0, len(flat), width)]
