@@ -79,6 +79,15 @@ class Drawing(graphviz.Digraph):
             return {"text/plain": f"{error}\n\nDOT source:\n{self.source}"}
 
 
+def mimebundle(root: Value, include=None, exclude=None) -> dict[str, str]:
+    """What Jupyter shows for a Value: its drawing, or (too large) why not and what to do."""
+    try:
+        drawing = draw(root)
+    except GraphTooLargeError as error:
+        return {"text/plain": f"{root!r}\n{error}"}
+    return drawing._repr_mimebundle_(include, exclude)
+
+
 # ---------------------------------------------------------------- building the drawing
 
 def draw(

@@ -225,9 +225,9 @@ class Value:
         return v
 
     def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter rich display
-        from .draw import draw
+        from .draw import mimebundle
 
-        return draw(self)._repr_mimebundle_(include=include, exclude=exclude)
+        return mimebundle(self, include, exclude)
 
 
 def _data(x: "Value | Number") -> float:

@@ -226,6 +226,12 @@ def test_jupyter_shows_the_graph_inline():
     assert "<svg" in bundle["image/svg+xml"] and ">C<" in bundle["image/svg+xml"]
 
 
+def test_jupyter_shows_why_a_too_large_graph_is_not_drawn():
+    bundle = chain(1000)._repr_mimebundle_()  # no renderer needed: refused before layout
+    assert set(bundle) == {"text/plain"}
+    assert "max_nodes" in bundle["text/plain"] and "focus" in bundle["text/plain"]
+
+
 def test_a_slow_layout_is_stopped():
     require(renderer_available(), "Graphviz (the `dot` program)")
     source = draw(chain(1500), max_nodes=2000).source
