@@ -225,6 +225,9 @@ class Layer(Module):
             if where != self._where:  # the enclosing scope changed: new tags, made once
                 self._where = where
                 self._tags = [f"{where}/{n.name}" for n in self.neurons]
+                for neuron, tag in zip(self.neurons, self._tags):  # drawings put weights in their neuron
+                    for p in neuron.parameters():
+                        p.scope = tag
             return [n._forward(x, tag) for n, tag in zip(self.neurons, self._tags)]
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:

@@ -199,3 +199,11 @@ def test_input_values_receive_gradients():
     x = [Value(1.0), Value(1.0)]
     m(x)[0].backward()
     assert [v.grad for v in x] == [2.0, -3.0]
+
+
+def test_a_layer_tags_its_parameters_with_their_neurons_scope():
+    model = MLP(2, [3, 1], seed=0)
+    out = model([0.5, 0.2])[0]
+    first = model.layers[0].neurons[1]
+    assert {p.scope for p in first.parameters()} == {"layer 1/neuron 2"}
+    assert out.scope == "layer 2/neuron 1" == model.layers[1].neurons[0].b.scope
