@@ -112,28 +112,28 @@ class Value:
 
     # ---------------------------------------------------------------- arithmetic
     def __add__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.ADD, self, other if type(other) is Value else _operand(ops.ADD, other, (self, other)))
+        return _binary(ops.ADD, self, other)
 
     def __radd__(self, other: Number) -> "Value":
-        return _binary(ops.ADD, _operand(ops.ADD, other, (other, self)), self)
+        return _binary(ops.ADD, other, self)
 
     def __sub__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.SUB, self, other if type(other) is Value else _operand(ops.SUB, other, (self, other)))
+        return _binary(ops.SUB, self, other)
 
     def __rsub__(self, other: Number) -> "Value":
-        return _binary(ops.SUB, _operand(ops.SUB, other, (other, self)), self)
+        return _binary(ops.SUB, other, self)
 
     def __mul__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.MUL, self, other if type(other) is Value else _operand(ops.MUL, other, (self, other)))
+        return _binary(ops.MUL, self, other)
 
     def __rmul__(self, other: Number) -> "Value":
-        return _binary(ops.MUL, _operand(ops.MUL, other, (other, self)), self)
+        return _binary(ops.MUL, other, self)
 
     def __truediv__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.DIV, self, other if type(other) is Value else _operand(ops.DIV, other, (self, other)))
+        return _binary(ops.DIV, self, other)
 
     def __rtruediv__(self, other: Number) -> "Value":
-        return _binary(ops.DIV, _operand(ops.DIV, other, (other, self)), self)
+        return _binary(ops.DIV, other, self)
 
     def __neg__(self) -> "Value":
         return _unary(ops.NEG, self)
@@ -256,12 +256,13 @@ def _show(operands: Iterable[object]) -> str:
     return ", ".join(shown if len(shown) <= 6 else shown[:5] + [f"... ({len(shown)} in all)"])
 
 
-def _operand(op: Op, x: object, operands: tuple) -> Value:
-    """`lift(x)` for an operator: a non-number is a TypeError naming the op and operands."""
+def _lift_operands(op: Op, a: object, b: object) -> tuple[Value, Value]:
+    """Both operands of a binary operator as Values; a non-number is a TypeError naming
+    the op and both operands."""
     try:
-        return lift(x)
+        return lift(a), lift(b)
     except TypeError as error:
-        raise TypeError(f"{op.name}({_show(operands)}): {error}") from None
+        raise TypeError(f"{op.name}({_show((a, b))}): {error}") from None
 
 
 _new = Value.__new__
@@ -298,7 +299,9 @@ def _unary(op: Op, a: Value) -> Value:
     return _node(op, data, (a,))
 
 
-def _binary(op: Op, a: Value, b: Value) -> Value:
+def _binary(op: Op, a: "Value | Number", b: "Value | Number") -> Value:
+    if type(a) is not Value or type(b) is not Value:  # a number on one side: lift it
+        a, b = _lift_operands(op, a, b)
     try:
         data = op.forward(FloatMath, a.data, b.data)
     except ARITHMETIC_ERRORS as error:
