@@ -14,7 +14,7 @@ from .context import STATE
 from .ops import FloatMath
 from .value import ARITHMETIC_ERRORS, Value, as_float, describe
 
-__all__ = ["topological_order", "backward", "zero_grad"]
+__all__ = ["topological_order", "backward", "start_backward", "check_grads_finite", "zero_grad"]
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -65,14 +65,19 @@ def backward(root: Value, grad: float = 1.0, *, create_graph: bool = False) -> N
 
         backward_graph(order, seed)
         return
-    for node in order:
-        if node._op is not None:
-            node.grad = 0.0
-    root.grad += seed
+    start_backward(order, seed)
     try:
         _propagate(order)
     except ARITHMETIC_ERRORS as error:
         raise type(error)(f"in backward: {error}") from None
+
+
+def start_backward(order: list[Value], seed: float) -> None:
+    """Reset the interior grads (leaves keep theirs: they accumulate) and seed the root."""
+    for node in order:
+        if node._op is not None:
+            node.grad = 0.0
+    order[-1].grad += seed
 
 
 def _propagate(order: list[Value]) -> None:
@@ -103,10 +108,10 @@ def _propagate(order: list[Value]) -> None:
                 f"the local derivative of {op.name}({', '.join(map(describe, parents))}): {error}"
             ) from None
         if check:
-            _check_finite(node, parents)
+            check_grads_finite(node, parents)
 
 
-def _check_finite(node: Value, parents: tuple[Value, ...]) -> None:
+def check_grads_finite(node: Value, parents: tuple[Value, ...]) -> None:
     for parent in parents:
         if not math.isfinite(parent.grad):
             raise FloatingPointError(

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
-from .autodiff import _check_finite, topological_order
+from .autodiff import check_grads_finite, start_backward, topological_order
 from .context import STATE
 from .ops import FloatMath, Op, fmt_number
 from .value import ARITHMETIC_ERRORS, Value, as_float, describe
@@ -199,10 +199,7 @@ def backward_steps(root: Value, grad: float = 1.0) -> Iterator[BackwardStep]:
 
 def _walk(order: list[Value], label: dict[Value, str], seed: float) -> Iterator[BackwardStep]:
     root = order[-1]
-    for node in order:
-        if node._op is not None:
-            node.grad = 0.0
-    root.grad += seed
+    start_backward(order, seed)  # exactly as backward() starts
     m = FloatMath
     check = STATE.anomaly
     arrivals: dict[Value, int] = {}
@@ -232,7 +229,7 @@ def _walk(order: list[Value], label: dict[Value, str], seed: float) -> Iterator[
             formula = op.formula(i, n).format(*names_in, out=label[node])
             edges.append(Edge(parent, names_in[i], i, formula, partial, product, parent.grad, count))
         if check:
-            _check_finite(node, parents)
+            check_grads_finite(node, parents)
         yield BackwardStep(index, node, label[node], root_name, g, tuple(edges))
         index += 1
 
