@@ -16,12 +16,12 @@ from importlib import import_module
 
 from . import ops
 from .autodiff import backward, topological_order, zero_grad
-from .context import detect_anomaly, no_grad, scope
+from .context import detect_anomaly, gc_paused, no_grad, scope
 from .value import Value
 
 __all__ = [
     "Value", "ops", "backward", "topological_order", "zero_grad",
-    "no_grad", "scope", "detect_anomaly",
+    "no_grad", "scope", "detect_anomaly", "gc_paused",
     "forward_steps", "backward_steps", "explain",
     "gradcheck", "grad", "jacobian", "hessian", "compile", "parse",
 ]

@@ -112,6 +112,7 @@ def _propagate(order: list[Value]) -> None:
 
 
 def check_grads_finite(node: Value, parents: tuple[Value, ...]) -> None:
+    """Under detect_anomaly: raise if what `node` just sent made a parent's grad NaN or inf."""
     for parent in parents:
         if not math.isfinite(parent.grad):
             raise FloatingPointError(
