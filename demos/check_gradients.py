@@ -1,6 +1,6 @@
 """Check a derivative three ways, then take a second derivative.
 
-The documents' tanh neuron (seed 000): a = tanh(z), z = w*x + b, C = (a - y)^2, with
+The documents' tanh neuron (document 000): a = tanh(z), z = w*x + b, C = (a - y)^2, with
 their hand-derived chain-rule products
 
     dC/dw = 2(a - y) * 1/cosh(z)^2 * x        dC/db = 2(a - y) * 1/cosh(z)^2 * 1

@@ -1,4 +1,4 @@
-"""The NOT gate of the documents (seed 000/001), trained from their starting point.
+"""The NOT gate of the documents (document 000/001), trained from their starting point.
 
 One tanh neuron a = tanh(w*x + b) starts at w = 1.3, b = -0.1 (cost 1.21 for x = 0) and
 learns NOT: x = 0 -> 1, x = 1 -> 0. The documents' answer is w = -5, b = 5: any large

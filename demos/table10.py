@@ -1,4 +1,4 @@
-"""The documents' 2-3-2 sigmoid network on their 10-point table (seed 002).
+"""The documents' 2-3-2 sigmoid network on their 10-point table (document 002).
 
 First the worked example: the network with the weights printed in the document, the
 point [1.2, 0.7] with label 1 (target (0, 1)), the half squared-error cost, the delta
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 import nn  # noqa: E402
 from nn import analytic  # noqa: E402
 
-# The weights and biases as printed in seed 002 (3 decimals).
+# The weights and biases as printed in document 002 (3 decimals).
 W2 = [[-0.124, 0.871], [0.692, -0.036], [0.455, 1.239]]
 B2 = [-0.923, 0.02, -2.918]
 W3 = [[-0.006, 0.295, 0.207], [0.126, 0.399, -0.637]]

@@ -3,9 +3,9 @@
 Nothing here builds a graph: these are the formulas of the source documents on plain
 floats and numpy arrays, so they can check the engine rather than repeat it.
 
-- One tanh neuron, cost C = (a - y)^2 (seed 000/001):
+- One tanh neuron, cost C = (a - y)^2 (document 000/001):
   dC/dw = 2(a - y) * 1/cosh(z)^2 * x and dC/db = 2(a - y) * 1/cosh(z)^2.
-- Any dense network, the matrix delta rule (seed 002/003/004):
+- Any dense network, the matrix delta rule (document 002/003/004):
   delta_L = dC/da_L * f'(z_L), delta_l = (W_{l+1}^T delta_{l+1}) * f'(z_l),
   dC/dW_l = delta_l a_{l-1}^T, dC/db_l = delta_l.
 
@@ -27,7 +27,7 @@ __all__ = [
 Layers = Sequence[tuple[Any, Any, str]]  # (W, b, activation) per layer, as nn.MLP.weights()
 
 
-# ---------------------------------------------------------------- one neuron (seed 000/001)
+# ---------------------------------------------------------------- one neuron (document 000/001)
 
 def a1(w1: float, b1: float, a0: float) -> float:
     """The neuron's activation tanh(w1 * a0 + b1)."""
@@ -57,7 +57,7 @@ def dCdb(w1: float, b1: float, x: float, y: float) -> float:
     return dCda * dadz * dzdb
 
 
-# ---------------------------------------------------------------- networks (seed 002/003/004)
+# ---------------------------------------------------------------- networks (document 002/003/004)
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     # Stable for large |z|: exp of a non-positive number only.

@@ -359,11 +359,12 @@ def tour(out: Path) -> int:
 
     from engine.expr import parse
 
-    _heading(1, "The documents' tanh neuron and its cost (seed 001, Question 4)")
+    _heading(1, "The documents' tanh neuron and its cost (document 001, Question 4)")
     print(f"  C = {NEURON}   with " + ", ".join(f"{k}={v:g}" for k, v in NEURON_VALUES.items()))
     expression = parse(NEURON, NEURON_VALUES)
-    expression.root.label = "C"
     root = expression.root
+    a = root.parents[0].parents[0]  # C = (a - y)**2, a = tanh(z): the documents' names
+    root.label, a.label, a.parents[0].label = "C", "a", "z"
 
     _heading(2, "The chain rule, one step at a time")
     steps = optional("engine.steps", "stepping")
@@ -416,7 +417,7 @@ def tour(out: Path) -> int:
         notes.append(f"step-through page not written: {reason}")
         print(f"  skipped: {reason}")
 
-    _heading(6, "Training the NOT gate: one tanh neuron (seed 001)")
+    _heading(6, "Training the NOT gate: one tanh neuron (document 001)")
     ok = _train_not(out, written) and ok
 
     _heading(7, "Training a 2-16-16-1 MLP on two moons")
@@ -458,7 +459,7 @@ def _hand_derived():
         z = w1 * x + b1
         return 2 * (math.tanh(z) - y) * (1 / math.cosh(z) ** 2) * 1
 
-    return dCdw, dCdb, "the formulas of seed 001, Question 4"
+    return dCdw, dCdb, "the formulas of document 001, Question 4"
 
 
 def _train_not(out: Path, written: list) -> bool:

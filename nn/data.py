@@ -1,8 +1,8 @@
 """Small data sets without heavy dependencies (plain lists of floats).
 
 `load(name, **options)` gives a `Dataset`:
-- "table10": the documents' 10 points with labels +-1 (seed 002);
-- "not": the NOT gate, inputs 0 and 1 (seed 000/001);
+- "table10": the documents' 10 points with labels +-1 (document 002);
+- "not": the NOT gate, inputs 0 and 1 (document 000/001);
 - "xor": the four corners of the unit square;
 - "moons": two interleaving half circles with gaussian noise (seeded);
 - "circles": two concentric circles with gaussian noise (seeded);
@@ -100,13 +100,13 @@ def _noise(noise: object) -> float:
 
 def table10(labels: str = "pm1") -> Dataset:
     y, classes = _labels(TABLE10_Y, labels)
-    return Dataset([row[:] for row in TABLE10_X], y, "table10", "seed 002: 10 points, labels +-1", classes)
+    return Dataset([row[:] for row in TABLE10_X], y, "table10", "document 002: 10 points, labels +-1", classes)
 
 
 def not_gate(labels: str = "pm1") -> Dataset:
     # NOT: input 0 -> true, input 1 -> false.
     y, classes = _labels([1, -1], labels)
-    return Dataset([[0.0], [1.0]], y, "not", "the NOT gate (seed 000/001)", classes)
+    return Dataset([[0.0], [1.0]], y, "not", "the NOT gate (document 000/001)", classes)
 
 
 def xor(labels: str = "pm1") -> Dataset:

@@ -97,7 +97,7 @@ def _vector_target(target: object, nout: int, loss: str) -> list[float]:
 class SquaredError(Loss):
     """Sum over outputs of (a_i - y_i)^2, as in the documents' C_k.
 
-    `reduction`: "sum" (seed 000/001/004), "half" (1/2 of the sum, seed 002/003, whose
+    `reduction`: "sum" (document 000/001/004), "half" (1/2 of the sum, documents 002/003, whose
     derivative is just a - y) or "mean" (divided by the number of outputs).
     """
 
