@@ -11,6 +11,7 @@ from engine import Value
 from engine.check import check_nodes, compare, gradcheck
 from engine.ops import Op
 from engine.value import apply
+from tests.engine.graphs import mlp_loss
 
 
 # ---------------------------------------------------------------- helpers
@@ -36,20 +37,6 @@ def dCdb(w1, b1, x, y):
     dadz = 1 / math.cosh(z) ** 2
     dzdb = 1
     return dCda * dadz * dzdb
-
-
-def mlp_loss(params, sizes, x, y, activations):
-    """A small MLP built from Values: fused dot per neuron, then the squared error."""
-    it = iter(params)
-    a = list(x)
-    for (nin, nout), act in zip(zip(sizes, sizes[1:]), activations):
-        layer = []
-        for _ in range(nout):
-            w = [next(it) for _ in range(nin)]
-            z = Value.dot(w, a) + next(it)
-            layer.append(getattr(z, act)() if act else z)
-        a = layer
-    return Value.sum([(ai - yi) ** 2 for ai, yi in zip(a, y)])
 
 
 def make_mlp(sizes, seed):
@@ -113,11 +100,11 @@ def test_gradcheck_passes_on_an_mlp_and_reads_parameters_in_place():
     params = make_mlp(sizes, seed=1)
     x, y = [0.7, 0.6, 0.2], [0.9, 0.6]  # document 000's training example
     acts = ["tanh", "sigmoid", None]
-    report = gradcheck(lambda *ps: mlp_loss(ps, sizes, x, y, acts), params)
+    report = gradcheck(lambda *ps: mlp_loss(ps, sizes, acts, x, y), params)
     assert report, str(report)
     assert len(report.rows) == 4 * 4 + 5 * 4 + 5 * 2
     # f may also ignore its arguments and read the model's parameters itself
-    report = gradcheck(lambda *_: mlp_loss(params, sizes, x, y, acts), params)
+    report = gradcheck(lambda *_: mlp_loss(params, sizes, acts, x, y), params)
     assert report
 
 

@@ -12,19 +12,7 @@ import engine.draw as drawing
 from engine import Value, scope
 from engine.draw import GraphTooLargeError, RendererNotFoundError, draw, render, renderer_available
 from tests.conftest import require
-
-
-def neuron():
-    """Seed 000 (the documents' single tanh neuron): w=2.3, b=-1.2, x=0, y=1."""
-    w, b = Value(2.3, label="w"), Value(-1.2, label="b")
-    x, y = Value(0.0, label="x"), Value(1.0, label="y")
-    z = w * x + b
-    z.label = "z"
-    a = z.tanh()
-    a.label = "a"
-    C = (a - y) ** 2
-    C.label = "C"
-    return C, dict(w=w, b=b, x=x, y=y, z=z, a=a, C=C)
+from tests.engine.graphs import neuron
 
 
 def node_line(source: str, name: str) -> str:

@@ -13,6 +13,7 @@ from engine import Value, topological_order
 from engine.draw import renderer_available
 from engine.player import frames, save_html
 from tests.conftest import require
+from tests.engine.graphs import neuron as documents_neuron
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -23,16 +24,8 @@ XSS = "<script>alert(1)</script>"
 
 
 def neuron(w_label="w"):
-    """Seed 000 (the documents' single tanh neuron): w=2.3, b=-1.2, x=0, y=1."""
-    w, b = Value(2.3, label=w_label), Value(-1.2, label="b")
-    x, y = Value(0.0, label="x"), Value(1.0, label="y")
-    z = w * x + b
-    z.label = "z"
-    a = z.tanh()
-    a.label = "a"
-    C = (a - y) ** 2
-    C.label = "C"
-    return C
+    """The documents' neuron (tests/engine/graphs.py), its cost C only."""
+    return documents_neuron(w_label)[0]
 
 
 def reference_grads(make):

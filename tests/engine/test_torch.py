@@ -19,6 +19,7 @@ import engine
 from engine import Value
 from engine.higher import gradients
 from tests.conftest import require
+from tests.engine.graphs import mlp_loss
 
 try:
     import torch
@@ -203,19 +204,6 @@ def test_an_expression_with_every_op_agrees_with_torch():
 ACTIVATIONS = ["tanh", "sigmoid", "relu", None]
 
 
-def engine_mlp(params, sizes, acts, x, y):
-    it = iter(params)
-    a = list(x)
-    for (nin, nout), act in zip(zip(sizes, sizes[1:]), acts):
-        layer = []
-        for _ in range(nout):
-            w = [next(it) for _ in range(nin)]
-            z = Value.dot(w, a) + next(it)
-            layer.append(getattr(z, act)() if act else z)
-        a = layer
-    return Value.sum([(ai - yi) ** 2 for ai, yi in zip(a, y)])
-
-
 def torch_mlp(p, sizes, acts, x, y):
     k = 0
     a = torch.tensor(x, dtype=torch.float64)
@@ -245,11 +233,11 @@ def test_random_mlps_agree_with_torch(sizes, acts, seed):
     acts = acts[: len(sizes) - 1]
 
     params = [Value(v) for v in start]
-    loss = engine_mlp(params, sizes, acts, x, y)
+    loss = mlp_loss(params, sizes, acts, x, y)
     loss.backward()
     ours_grad = [p.grad for p in params]
     assert ours_grad == gradients(loss, params)  # the dict core agrees with backward exactly
-    ours_H = engine.hessian(lambda *ps: engine_mlp(ps, sizes, acts, x, y), start)
+    ours_H = engine.hessian(lambda *ps: mlp_loss(ps, sizes, acts, x, y), start)
 
     p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     their_loss = torch_mlp(p, sizes, acts, x, y)
