@@ -271,8 +271,29 @@ class GradcheckRow:
     ok: bool
 
 
-@dataclass
-class GradcheckReport:
+class _Report:
+    """What both reports share: `bool(report)` is the verdict over the rows' `ok`,
+    `str(report)` the table and the message, `repr` one line."""
+
+    verdicts = ("passed", "FAILED")
+
+    def __bool__(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self)
+
+    def __str__(self) -> str:
+        return f"{self.table()}\n{self.message}"
+
+    def __repr__(self) -> str:
+        word = self.verdicts[0] if self else self.verdicts[1]
+        return f"<{type(self).__name__} {word}: {len(self.rows)} inputs>"
+
+
+@dataclass(repr=False)
+class GradcheckReport(_Report):
     """What `gradcheck` found. `bool(report)` is the verdict; `str(report)` a table."""
 
     rows: list[GradcheckRow]
@@ -281,13 +302,6 @@ class GradcheckReport:
     atol: float
     bad_nodes: list[NodeCheck] = field(default_factory=list)  # nearest to the worst input first
     message: str = ""
-
-    def __bool__(self) -> bool:
-        return all(row.ok for row in self.rows)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self)
 
     @property
     def worst(self) -> GradcheckRow:
@@ -307,12 +321,6 @@ class GradcheckReport:
             for r in self.rows
         ]
         return _table(header, rows)
-
-    def __str__(self) -> str:
-        return f"{self.table()}\n{self.message}"
-
-    def __repr__(self) -> str:
-        return f"<GradcheckReport {'passed' if self else 'FAILED'}: {len(self.rows)} inputs>"
 
 
 def gradcheck(f: Callable[..., Value], inputs: Sequence[Value | Number], *, eps: float = 1e-6,
@@ -388,21 +396,16 @@ class ComparisonRow:
     ok: bool
 
 
-@dataclass
-class ComparisonReport:
+@dataclass(repr=False)
+class ComparisonReport(_Report):
     """What `compare` found. `bool(report)` is agreement; `str(report)` a table."""
+
+    verdicts = ("agrees", "DISAGREES")
 
     rows: list[ComparisonRow]
     rtol: float
     atol: float
     message: str = ""
-
-    def __bool__(self) -> bool:
-        return all(row.ok for row in self.rows)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self)
 
     def table(self) -> str:
         header = ("input", "autodiff", "analytic", "numeric", "agree")
@@ -411,12 +414,6 @@ class ComparisonReport:
             for r in self.rows
         ]
         return _table(header, rows)
-
-    def __str__(self) -> str:
-        return f"{self.table()}\n{self.message}"
-
-    def __repr__(self) -> str:
-        return f"<ComparisonReport {'agrees' if self else 'DISAGREES'}: {len(self.rows)} inputs>"
 
 
 def compare(f: Callable[..., Value], inputs: Sequence[Value | Number],
