@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import warnings
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -54,7 +55,9 @@ _HINTS = {
     "σ": ": write sigmoid(x)", "sigma": ": write sigmoid(x) (or tanh(x), as in the notes)",
 }
 
-_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+# The allowed binary operators and what each does to Values (** is checked first: constant exponent).
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.Pow: operator.pow}
 _REFUSED_OPERATORS = {
     ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
     ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Invert: "~", ast.Not: "not",
@@ -436,15 +439,7 @@ class _Builder:
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.Pow):
                 return self._power(node.left, node.right, node)
-            left, right = self._build(node.left), self._build(node.right)
-            symbol = _BINARY[type(node.op)]
-            if symbol == "+":
-                return left + right
-            if symbol == "-":
-                return left - right
-            if symbol == "*":
-                return left * right
-            return left / right
+            return _BINARY[type(node.op)](self._build(node.left), self._build(node.right))
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
         name, args = node.func.id, node.args
         if name in _UNARY:
