@@ -174,7 +174,7 @@ class Compiled(EagerFused):
 
     def __init__(self, w: Workload) -> None:
         super().__init__(w)
-        from engine.compile import compile
+        from engine import compile
 
         with gc_paused():
             self.compiled = compile(self.loss(), wrt=self.params)

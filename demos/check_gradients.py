@@ -57,8 +57,9 @@ for row, name in zip(engine.hessian(lambda w, b: cost(w, b, x, y), [w, b]), "wb"
 
 # 3. What a failure looks like: a tanh whose local derivative is wrong (1 - a, not 1 - a^2).
 heading("gradcheck on a neuron with a deliberately wrong tanh derivative")
-broken_tanh = Op("broken_tanh", "tanh?", 1, lambda m, z: m.tanh(z),
-                 lambda m, out, z: (1.0 - out,), lambda i, n: "1 - {out}")
+broken_tanh = Op(name="broken_tanh", symbol="tanh?", arity=1, written="tanh?({0})",
+                 forward=lambda m, z: m.tanh(z), partials=lambda m, out, z: (1.0 - out,),
+                 formulas=("1 - {out}",))
 report = gradcheck(lambda w, b: (apply(broken_tanh, w * x + b) - y) ** 2,
                    [Value(w, label="w"), Value(b, label="b")])
 print(report)

@@ -7,16 +7,22 @@
     >>> b.grad
     -1.1186026425530913
 
-The functions below the core (stepping, checking, higher-order derivatives, the compiled
-replay) load on first use, so `import engine` stays light.
+Everything is imported here at once, except the compiled replay: it needs numpy, which
+takes longer to import than the rest of the engine, so `engine.compile` loads
+`engine.replay` on first use.
 """
 from __future__ import annotations
 
-from importlib import import_module
+from typing import Iterable
 
 from . import ops
 from .autodiff import backward, topological_order, zero_grad
+from .check import gradcheck
 from .context import detect_anomaly, gc_paused, no_grad, scope
+from .draw import mimebundle
+from .expr import parse
+from .higher import grad, hessian, jacobian
+from .steps import backward_steps, explain, forward_steps
 from .value import Value
 
 __all__ = [
@@ -26,24 +32,13 @@ __all__ = [
     "gradcheck", "grad", "jacobian", "hessian", "compile", "parse",
 ]
 
-# name -> module that defines it, imported on first access.
-_LAZY = {
-    "forward_steps": "steps",
-    "backward_steps": "steps",
-    "explain": "steps",
-    "gradcheck": "check",
-    "grad": "higher",
-    "jacobian": "higher",
-    "hessian": "higher",
-    "compile": "compile",
-    "parse": "expr",
-}
+# Jupyter shows a Value as its graph. Wired here, at the top, so that the node class
+# itself knows nothing of drawing.
+Value._repr_mimebundle_ = mimebundle
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later lookups skip this hook (and beat the submodule name)
-    return value
+def compile(root: Value, *, wrt: Iterable[Value] | None = None):
+    """Record the graph under `root` for fast replay with numpy: see `engine.replay.compile`."""
+    from .replay import compile as record  # numpy, imported when first needed
+
+    return record(root, wrt=wrt)

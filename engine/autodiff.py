@@ -1,6 +1,15 @@
 """Reverse-mode autodiff: order the graph, then apply the chain rule one edge at a time.
 
-Everything here is iterative (no recursion, so a chain of a million nodes is fine) and
+`reverse_walk` is the chain rule, written once. From the output back to the inputs, it
+takes each interior node's gradient, asks the op table for the node's local partials
+(through a math backend: floats, or Values so that gradients can be differentiated
+again), and sends upstream * partial to each parent, adding it into the parent's entry
+of a dict. Everything that needs a backward pass consumes it: `backward`, `gradients`
+(and through it grad, jacobian and hessian), the stepper (`engine.steps`) and
+gradcheck's search for a wrong partial. The one exception is speed, kept in one marked
+place: `_backward_floats`, the same walk unrolled for plain floats (tested equal to it).
+
+Everything is iterative (no recursion, so a chain of a million nodes is fine) and
 deterministic: the order depends only on the graph's structure and each node's parent
 order, never on set iteration or object ids, so gradients are the same bit for bit in
 every process.
@@ -8,13 +17,18 @@ every process.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from contextlib import contextmanager
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 from .context import STATE
 from .ops import FloatMath
-from .value import ARITHMETIC_ERRORS, Value, as_float, describe
+from . import ops
+from .value import ARITHMETIC_ERRORS, Number, Value, apply, as_float, describe, lift
 
-__all__ = ["topological_order", "backward", "start_backward", "check_grads_finite", "zero_grad"]
+__all__ = [
+    "topological_order", "reverse_walk", "Visit", "local_partials", "backward", "gradients",
+    "zero_grad", "fresh_grads", "distances", "ValueMath",
+]
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -49,76 +63,218 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def backward(root: Value, grad: float = 1.0, *, create_graph: bool = False) -> None:
+# ---------------------------------------------------------------- the Value backend
+
+class ValueMath:
+    """The op table's backend over Values: every primitive builds graph nodes.
+
+    With it, a node's local partials are Values whose own graph can be differentiated:
+    that is all higher-order derivatives need. Each primitive is the op of the same name
+    (generated below from the table); no derivative is restated here.
+    """
+
+    zero = None  # nothing has reached a node yet: no node is built for it
+
+    @staticmethod
+    def of(node: Value) -> Value:
+        return node
+
+    @staticmethod
+    def chain(upstream: Value, partial) -> Value | None:
+        """upstream * partial, building no node where the partial is the constant 0, 1 or -1."""
+        if type(partial) is float or type(partial) is int:
+            if partial == 1.0:
+                return upstream
+            if partial == 0.0:
+                return None
+            if partial == -1.0:
+                return -upstream
+        return upstream * partial
+
+    @staticmethod
+    def div(a, b) -> Value:
+        return a / b
+
+    @staticmethod
+    def pow(a: Value, p: float) -> Value:
+        return apply(ops.power(p), a)
+
+    @staticmethod
+    def step(a: Value) -> float:
+        """A constant 0 or 1: the step is flat wherever it has a derivative."""
+        return FloatMath.step(a.data)
+
+    @staticmethod
+    def dot(ws, xs) -> Value:
+        return apply(ops.DOT, *ws, *xs)
+
+    @staticmethod
+    def sum(xs) -> Value:
+        return apply(ops.SUM, *xs)
+
+
+for _op in ops.TABLE.values():  # exp, log, tanh, sech2, sigmoid, relu, sin, cos
+    if _op.arity == 1 and hasattr(FloatMath, _op.name) and not hasattr(ValueMath, _op.name):
+        setattr(ValueMath, _op.name, staticmethod(lambda a, _op=_op: apply(_op, a)))
+del _op
+
+
+# ---------------------------------------------------------------- THE reverse walk
+
+class Visit(NamedTuple):
+    """One interior node's turn in the walk: what arrived, and what it sent on.
+
+    `products[i]` went to `node.parents[i]` (None: nothing, a constant-zero partial with
+    Values); `totals[i]` is that parent's gradient right after it arrived, the running
+    sum over the paths walked so far.
+    """
+
+    node: Value
+    upstream: object
+    partials: tuple
+    products: list
+    totals: list
+
+
+def local_partials(node: Value, m=FloatMath) -> tuple:
+    """d(node)/d(parent) for each parent, from the op table, in backend `m`."""
+    op = node._op
+    parents = node._parents
+    try:
+        return op.partials(m, m.of(node), *[m.of(p) for p in parents])
+    except ARITHMETIC_ERRORS as error:
+        raise type(error)(
+            f"in backward: the local derivative of {op.name}({', '.join(map(describe, parents))}): {error}"
+        ) from None
+
+
+def reverse_walk(order: Sequence[Value], grads: dict, m=FloatMath) -> Iterator[Visit]:
+    """The chain rule, from the output back: for each interior node of `order` (parents
+    before children, as `topological_order` gives), send upstream * local partial to
+    every parent, adding it into `grads[parent]`; yield a `Visit` per node.
+
+    `grads` starts with the seed (`{root: 1.0}`) and ends holding d(root)/d(node) for
+    every node anything flowed into. Under `detect_anomaly`, the first NaN or infinite
+    gradient raises, naming the op that sent it.
+    """
+    anomaly = STATE.anomaly
+    zero = m.zero
+    for node in reversed(order):
+        if node._op is None:
+            continue
+        upstream = grads.get(node, zero)
+        if upstream is None:  # nothing flows through this node
+            continue
+        parents = node._parents
+        partials = local_partials(node, m)
+        products, totals = [], []
+        for parent, partial in zip(parents, partials):
+            product = m.chain(upstream, partial)
+            if product is not None:
+                before = grads.get(parent, zero)
+                grads[parent] = product if before is None else before + product
+            products.append(product)
+            totals.append(grads.get(parent))
+        if anomaly:
+            _check_finite(node, totals)
+        yield Visit(node, upstream, partials, products, totals)
+
+
+def _check_finite(node: Value, totals: list) -> None:
+    for parent, total in zip(node._parents, totals):
+        if total is not None and not math.isfinite(total):
+            raise FloatingPointError(
+                f"anomaly in backward: the gradient flowing from {node._op.name}"
+                f"({', '.join(map(describe, node._parents))}) into {describe(parent)} is {float(total)!r}"
+            )
+
+
+# ---------------------------------------------------------------- its consumers
+
+def backward(root: Value, grad: Number = 1.0, *, create_graph: bool = False) -> None:
     """Set `.grad` of everything `root` depends on to d(root)/d(it), scaled by `grad`.
 
-    Leaves accumulate into their existing `.grad` (zero them between steps, as in
-    PyTorch); interior nodes are reset first, so they hold this call's gradient only and
-    a second call never double-counts through them. With `create_graph=True` each grad
-    is itself a Value built from the op table's partials, so it can be differentiated
-    again (see `engine.higher`).
+    Leaves accumulate: this call's gradient is added to their `.grad` (zero them between
+    steps, as in PyTorch). Interior nodes hold this call's gradient only, so a second
+    call never double-counts through them. With `create_graph=True` each gradient is a
+    Value built from the op table's partials, so it can be differentiated again.
     """
     seed = as_float(grad, "backward seed")
     order = topological_order(root)
-    if create_graph:
-        from .higher import backward_graph
-
-        backward_graph(order, seed)
+    if not create_graph:
+        _backward_floats(order, seed)
         return
-    start_backward(order, seed)
-    try:
-        _propagate(order)
-    except ARITHMETIC_ERRORS as error:
-        raise type(error)(f"in backward: {error}") from None
-
-
-def start_backward(order: list[Value], seed: float) -> None:
-    """Reset the interior grads (leaves keep theirs: they accumulate) and seed the root."""
-    for node in order:
+    grads = {root: lift(seed)}
+    for _ in reverse_walk(order, grads, ValueMath):
+        pass
+    for node in order:  # interior nodes: this call's gradient; leaves: add it to theirs
+        new, old = grads.get(node), node.grad
         if node._op is not None:
-            node.grad = 0.0
-    order[-1].grad += seed
+            node.grad = lift(0.0) if new is None else new
+        elif new is None:
+            node.grad = old if isinstance(old, Value) else lift(old)
+        elif isinstance(old, Value) or old != 0.0:
+            node.grad = lift(old) + new
+        else:
+            node.grad = new
 
 
-def _propagate(order: list[Value]) -> None:
-    """The chain rule, node by node from the output: parent.grad += grad * local partial."""
-    m = FloatMath
-    check = STATE.anomaly
-    for node in reversed(order):
-        op = node._op
-        if op is None:
-            continue
-        g = node.grad
-        parents = node._parents
-        try:
-            if len(parents) == 2:  # the common case, unrolled
-                a, b = parents
-                da, db = op.partials(m, node.data, a.data, b.data)
-                a.grad += g * da
-                b.grad += g * db
-            elif len(parents) == 1:
-                a = parents[0]
-                a.grad += g * op.partials(m, node.data, a.data)[0]
-            else:
-                local = op.partials(m, node.data, *[p.data for p in parents])
-                for parent, d in zip(parents, local):
-                    parent.grad += g * d
-        except ARITHMETIC_ERRORS as error:
-            raise type(error)(
-                f"the local derivative of {op.name}({', '.join(map(describe, parents))}): {error}"
-            ) from None
-        if check:
-            check_grads_finite(node, parents)
+def gradients(root: Value, wrt: Sequence[Value], *, seed: Number = 1.0,
+              create_graph: bool = False) -> list:
+    """d(root)/d(w) for each w in `wrt`, without touching any `.grad` field.
+
+    Floats by default; with `create_graph=True`, Values built from the op table's partials
+    (differentiate them again for higher derivatives). A `w` that `root` does not depend
+    on gets 0. `wrt` may hold interior nodes as well as leaves.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"gradients needs a Value to differentiate, got {type(root).__name__} ({root!r:.60})")
+    wrt = list(wrt)
+    for i, w in enumerate(wrt):
+        if not isinstance(w, Value):
+            raise TypeError(f"gradients: wrt[{i}] must be a Value, got {type(w).__name__}")
+    seed = as_float(seed, "gradient seed")
+    m = ValueMath if create_graph else FloatMath
+    grads = {root: lift(seed) if create_graph else seed}
+    for _ in reverse_walk(topological_order(root), grads, m):
+        pass
+    if create_graph:
+        return [lift(grads.get(w, 0.0)) for w in wrt]
+    return [float(grads.get(w, 0.0)) for w in wrt]
 
 
-def check_grads_finite(node: Value, parents: tuple[Value, ...]) -> None:
-    """Under detect_anomaly: raise if what `node` just sent made a parent's grad NaN or inf."""
-    for parent in parents:
-        if not math.isfinite(parent.grad):
-            raise FloatingPointError(
-                f"anomaly in backward: the gradient flowing from {node._op.name}"
-                f"({', '.join(map(describe, parents))}) into {describe(parent)} is {parent.grad!r}"
-            )
+@contextmanager
+def fresh_grads(order: Sequence[Value]) -> Iterator[None]:
+    """Inside, every `.grad` of `order` starts at 0; afterwards each is put back as it
+    was: how readers (explain, the page) run a backward pass without changing anything."""
+    saved = [v.grad for v in order]
+    try:
+        for v in order:
+            v.grad = 0.0
+        yield
+    finally:
+        for v, g in zip(order, saved):
+            v.grad = g
+
+
+def distances(order: Sequence[Value], start: Value) -> dict[Value, int]:
+    """Edges from `start` to every node of `order`, following edges both ways (breadth first)."""
+    neighbours: dict[Value, list[Value]] = {node: [] for node in order}
+    for node in order:
+        for parent in node._parents:
+            neighbours[node].append(parent)
+            neighbours[parent].append(node)
+    distance = {start: 0}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for other in neighbours.get(node, ()):
+                if other not in distance:
+                    distance[other] = distance[node] + 1
+                    following.append(other)
+        frontier = following
+    return distance
 
 
 def zero_grad(roots: Iterable[Value]) -> None:
@@ -126,3 +282,45 @@ def zero_grad(roots: Iterable[Value]) -> None:
     for root in roots:
         for node in topological_order(root):
             node.grad = 0.0
+
+
+# ---------------------------------------------------------------- speed, in one place
+
+def _backward_floats(order: list[Value], seed: float) -> None:
+    """`reverse_walk` over floats, unrolled into the nodes' own `.grad` fields.
+
+    The same float operations in the same order as running the walk from `{root: seed}`
+    and then adding each leaf's result to its old `.grad` (tests/engine/test_speed_paths.py
+    proves it bit for bit); about twice as fast, because it builds no dict, no records
+    and no generator frame. Training spends a quarter of its time here.
+    """
+    saved = [(v, v.grad) for v in order if v._op is None]
+    for v in order:
+        v.grad = 0.0
+    order[-1].grad = seed
+    anomaly = STATE.anomaly
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        g = node.grad
+        parents = node._parents
+        try:
+            if len(parents) == 2:
+                a, b = parents
+                da, db = op.partials(FloatMath, node.data, a.data, b.data)
+                a.grad += g * da
+                b.grad += g * db
+            elif len(parents) == 1:
+                a = parents[0]
+                a.grad += g * op.partials(FloatMath, node.data, a.data)[0]
+            else:
+                for parent, d in zip(parents, op.partials(FloatMath, node.data, *[p.data for p in parents])):
+                    parent.grad += g * d
+        except ARITHMETIC_ERRORS:
+            local_partials(node)  # raises the walk's own error, naming the op
+            raise
+        if anomaly:
+            _check_finite(node, [p.grad for p in parents])
+    for v, old in saved:
+        v.grad = old + v.grad

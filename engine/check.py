@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
-from .autodiff import topological_order
-from .higher import gradients
+from .autodiff import distances, gradients, reverse_walk, topological_order
+from .notation import names, number, table
 from .ops import FloatMath
 from .value import ARITHMETIC_ERRORS, Number, Value, as_float, describe
 
@@ -42,9 +42,7 @@ def _errors(a: float, b: float) -> tuple[float, float]:
 
 
 def _num(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return f"{x:.12g}"
+    return "-" if x is None else number(x, 12)
 
 
 def _err(x: float) -> str:
@@ -52,14 +50,8 @@ def _err(x: float) -> str:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned first column, right-aligned numbers, one space-padded line per row."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for r in [header, *rows]:
-        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    """Left-aligned first column, right-aligned numbers."""
+    return table(header, rows, right=range(1, len(header)))
 
 
 # ---------------------------------------------------------------- running f
@@ -205,54 +197,27 @@ def check_nodes(root: Value, *, eps: float = 1e-6, rtol: float = 1e-5,
     """
     if not isinstance(root, Value):
         raise TypeError(f"check_nodes needs a Value, got {type(root).__name__}")
-    from .steps import names  # the stepper's names, so messages match explain() and draw()
-
     eps, rtol, atol = _check_tolerances(eps, rtol, atol)
     order = topological_order(root)
-    shown = names(order)
+    shown = names(order)  # the names explain() and the drawings use
+    position = {node: i for i, node in enumerate(order)}
     results = []
-    for position, node in enumerate(order):
-        op = node.op
-        if op is None:
-            continue
+    for visit in reverse_walk(order, {root: 1.0}):
+        node = visit.node
         xs = [p.data for p in node.parents]
-        try:
-            out = _forward(op, xs)
-            local = op.partials(FloatMath, out, *xs)
-        except ARITHMETIC_ERRORS:
-            continue
-        for j, partial in enumerate(local):
+        for j, partial in enumerate(visit.partials):
             partial = float(partial)
-            numeric, ok, note = _check_partial(op, xs, j, partial, eps, rtol, atol)
-            results.append(NodeCheck(node, position, j, partial, numeric, ok, note, shown[node],
+            numeric, ok, note = _check_partial(node.op, xs, j, partial, eps, rtol, atol)
+            results.append(NodeCheck(node, position[node], j, partial, numeric, ok, note, shown[node],
                                      tuple(shown[p] for p in node.parents)))
+    results.sort(key=lambda c: (c.position, c.input_index))
     return results
-
-
-def _distances(order: list[Value], start: Value) -> dict[Value, int]:
-    """Steps from `start` to every node, following the graph both ways (breadth first)."""
-    neighbours: dict[Value, list[Value]] = {node: [] for node in order}
-    for node in order:
-        for parent in node.parents:
-            neighbours[node].append(parent)
-            neighbours[parent].append(node)
-    distance = {start: 0}
-    frontier = [start]
-    while frontier:
-        following = []
-        for node in frontier:
-            for other in neighbours.get(node, ()):
-                if other not in distance:
-                    distance[other] = distance[node] + 1
-                    following.append(other)
-        frontier = following
-    return distance
 
 
 def _nearest(bad: list[NodeCheck], root: Value, start: Value) -> list[NodeCheck]:
     """The disagreeing checks, nearest to `start` first (ties: topological order)."""
     order = topological_order(root)
-    distance = _distances(order, start)
+    distance = distances(order, start)
     far = len(order) + 1
     return sorted(bad, key=lambda c: (distance.get(c.node, far), c.position, c.input_index))
 

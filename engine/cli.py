@@ -15,10 +15,14 @@ import argparse
 import math
 import os
 import sys
-from importlib import import_module
 from typing import Callable, NoReturn, Sequence
 
+from .check import compare, gradcheck
+from .draw import draw, render
 from .expr import Expression, ExpressionError, free_names, parse
+from .notation import number
+from .player import save_html
+from .steps import explain
 from .value import ARITHMETIC_ERRORS
 
 __all__ = [
@@ -112,14 +116,6 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
-def optional(module: str, what: str):
-    """Import a part of the project that a command needs, or say it is not available."""
-    try:
-        return import_module(module)
-    except ImportError as error:
-        raise CommandFailed(f"{what} is not available in this installation ({error})") from None
-
-
 # ---------------------------------------------------------------- expressions and values
 
 def parse_assignments(items: Sequence[str]) -> dict[str, float]:
@@ -180,13 +176,9 @@ def _leaf(expression: Expression, name: str, option: str):
 def _gradients_line(expression: Expression) -> str:
     root = expression.root
     top = root.label or "f"
-    parts = [f"{top} = {_fmt(root.data)}"]
-    parts += [f"d{top}/d{n} = {_fmt(v.grad)}" for n, v in expression.variables.items()]
+    parts = [f"{top} = {number(root.data)}"]
+    parts += [f"d{top}/d{n} = {number(v.grad)}" for n, v in expression.variables.items()]
     return "   ".join(parts)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.6g}"
 
 
 # ---------------------------------------------------------------- the commands
@@ -318,11 +310,10 @@ def run_graph(args: argparse.Namespace) -> int:
     if args.path_from:
         options["path_from"] = _leaf(expression, args.path_from, "--path-from")
     expression.root.backward()
-    draw = optional("engine.draw", "drawing graphs")
     if not args.output:
-        print(draw.draw(expression.root, **options).source)
+        print(draw(expression.root, **options).source)
         return EXIT_OK
-    path = draw.render(expression.root, args.output, **options)
+    path = render(expression.root, args.output, **options)
     print(_gradients_line(expression))
     print(f"wrote {path}")
     return EXIT_OK
@@ -330,28 +321,25 @@ def run_graph(args: argparse.Namespace) -> int:
 
 def run_step(args: argparse.Namespace) -> int:
     expression = build(args.expression, args.values, args.name)
-    steps = optional("engine.steps", "stepping")
-    print(steps.explain(expression.root))
+    print(explain(expression.root))
     if args.html:
-        player = optional("engine.player", "the step-through page")
-        path = player.save_html(expression.root, args.html)
+        path = save_html(expression.root, args.html)
         print(f"\nwrote {path}")
     return EXIT_OK
 
 
 def run_check(args: argparse.Namespace) -> int:
     expression = build(args.expression, args.values, args.name)
-    check = optional("engine.check", "gradient checking")
     if not expression.names:
         raise UsageError("the expression has no variables to differentiate")
     inputs = [expression.variables[n] for n in expression.names]
     tolerances = {"eps": args.eps, "rtol": args.rtol, "atol": args.atol}
     if args.analytic:
         analytic = _analytic(expression, args.analytic)
-        report = check.compare(expression, inputs, analytic, **tolerances)
+        report = compare(expression, inputs, analytic, **tolerances)
         verdict = "your derivatives, autodiff and finite differences"
     else:
-        report = check.gradcheck(expression, inputs, **tolerances)
+        report = gradcheck(expression, inputs, **tolerances)
         verdict = "autodiff and finite differences"
     print(report)
     if not report:

@@ -17,14 +17,12 @@ import pathlib
 import shutil
 import subprocess
 import sys
-from collections import deque
 from typing import Iterable
 
 import graphviz
 
-from .autodiff import topological_order
-from .ops import FloatMath
-from .steps import names, number, ratio
+from .autodiff import distances, local_partials, topological_order
+from .notation import names, number, ratio
 from .value import ARITHMETIC_ERRORS, Value
 
 __all__ = [
@@ -253,7 +251,7 @@ def _value_attrs(node_id: str, v: Value, name: str, show_grads: bool, marked: bo
 
 def _partials(v: Value):
     try:
-        return v._op.partials(FloatMath, v.data, *[p.data for p in v._parents])
+        return local_partials(v)
     except ARITHMETIC_ERRORS as error:
         return error
 
@@ -285,28 +283,9 @@ def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, 
 
 # ---------------------------------------------------------------- choosing what to draw
 
-def _children(order: list[Value]) -> dict[Value, list[Value]]:
-    kids: dict[Value, list[Value]] = {}
-    for v in order:
-        for p in v._parents:
-            kids.setdefault(p, []).append(v)
-    return kids
-
-
 def _neighbourhood(order: list[Value], centre: Value, depth: int) -> set[Value]:
     """Everything within `depth` edges of `centre`, following edges both ways."""
-    kids = _children(order)
-    seen = {centre}
-    frontier = deque([(centre, 0)])
-    while frontier:
-        v, k = frontier.popleft()
-        if k == depth:
-            continue
-        for u in (*v._parents, *kids.get(v, ())):
-            if u not in seen:
-                seen.add(u)
-                frontier.append((u, k + 1))
-    return seen
+    return {v for v, k in distances(order, centre).items() if k <= depth}
 
 
 def _on_path(order: list[Value], source: Value) -> set[Value]:

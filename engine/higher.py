@@ -1,195 +1,22 @@
 """Higher-order derivatives: gradients that are Values, so they can be differentiated again.
 
-The op table's partials are written once against a math backend `m`. `FloatMath` makes
-them floats (ordinary backward); `ValueMath` here makes them Values, so the chain rule
-itself is recorded as a graph. Differentiating that graph gives second derivatives, and
-so on. Nothing restates a derivative: every partial still comes from `engine.ops`.
+The reverse walk (`engine.autodiff`) runs over any math backend. Over Values
+(`ValueMath`) it records the chain rule itself as a graph, and differentiating that graph
+gives second derivatives, and so on. Nothing here restates a derivative or walks the
+graph: every partial comes from the op table, every walk from `autodiff.gradients`.
 
-Two layers:
-- `gradients(root, wrt, create_graph=...)`: the core. It collects d(root)/d(node) in a
-  dict keyed by node (lookups only, never iterated) and returns one gradient per entry
-  of `wrt`, leaving every `.grad` field alone.
-- `backward_graph(order, seed)`: what `Value.backward(create_graph=True)` runs; it writes
-  the Value gradients into `.grad` (interior nodes reset, leaves accumulate).
-
-The functional API builds on the core: `grad(f)` (Values, differentiable again),
-`jacobian(f, xs)` and `hessian(f, xs)` (floats by default, Values with
-`create_graph=True`).
+`grad(f)` returns Values (differentiable again); `jacobian(f, xs)` and `hessian(f, xs)`
+return floats by default, Values with `create_graph=True`.
 """
 from __future__ import annotations
 
 from typing import Callable, Sequence
 
+from .autodiff import gradients
 from .context import STATE
-from .ops import FloatMath, Op
-from .value import Number, Value, apply, as_float, lift
+from .value import Number, Value, as_float, lift
 
-__all__ = ["ValueMath", "gradients", "backward_graph", "grad", "jacobian", "hessian"]
-
-
-# ---------------------------------------------------------------- the Value backend
-
-class ValueMath:
-    """The backend over Values: every primitive builds graph nodes instead of floats.
-
-    With it, `op.partials(ValueMath, out, *inputs)` returns Values whose own graph can be
-    differentiated, which is all that higher-order derivatives need.
-    """
-
-    @staticmethod
-    def div(a, b):
-        return a / b
-
-    @staticmethod
-    def exp(a: Value) -> Value:
-        return a.exp()
-
-    @staticmethod
-    def log(a: Value) -> Value:
-        return a.log()
-
-    @staticmethod
-    def tanh(a: Value) -> Value:
-        return a.tanh()
-
-    @staticmethod
-    def sigmoid(a: Value) -> Value:
-        return a.sigmoid()
-
-    @staticmethod
-    def relu(a: Value) -> Value:
-        return a.relu()
-
-    @staticmethod
-    def step(a: Value) -> float:
-        """A constant 0 or 1: the step is flat wherever it has a derivative."""
-        return FloatMath.step(a.data)
-
-    @staticmethod
-    def sin(a: Value) -> Value:
-        return a.sin()
-
-    @staticmethod
-    def cos(a: Value) -> Value:
-        return a.cos()
-
-    @staticmethod
-    def sech2(a: Value) -> Value:
-        return a.sech2()
-
-    @staticmethod
-    def pow(a: Value, p: float) -> Value:
-        return a**p
-
-    @staticmethod
-    def sum(xs) -> Value:
-        return Value.sum(xs)
-
-    @staticmethod
-    def dot(ws, xs) -> Value:
-        return Value.dot(ws, xs)
-
-
-# ---------------------------------------------------------------- the core
-
-def _times(g, d):
-    """g * d, skipping the node where the local derivative is the constant 0, 1 or -1."""
-    if type(d) is float or type(d) is int:
-        if d == 1.0:
-            return g
-        if d == 0.0:
-            return None
-        if d == -1.0:
-            return -g
-    return g * d
-
-
-def _reverse(order: list[Value], seed, m) -> dict:
-    """d(root)/d(node) for every node of `order` that anything flows into.
-
-    `seed` is a float (m = FloatMath) or a Value (m = ValueMath). The dict is keyed by
-    node and only ever looked up, so the result does not depend on hashing or ids.
-    """
-    grads = {order[-1]: seed}
-    values = m is ValueMath
-    get = grads.get
-    for node in reversed(order):
-        op = node._op
-        if op is None:
-            continue
-        g = get(node)
-        if g is None:  # only zeros flow here
-            continue
-        parents = node._parents
-        if values:
-            local = op.partials(m, node, *parents)
-        else:
-            local = op.partials(m, node.data, *[p.data for p in parents])
-        for parent, d in zip(parents, local):
-            c = _times(g, d)
-            if c is None:
-                continue
-            previous = get(parent)
-            grads[parent] = c if previous is None else previous + c
-    return grads
-
-
-def _check_root(root: object, what: str) -> Value:
-    if isinstance(root, Value):
-        return root
-    raise TypeError(f"{what} needs a Value to differentiate, got {type(root).__name__} ({root!r:.60})")
-
-
-def gradients(
-    root: Value, wrt: Sequence[Value], *, seed: Number = 1.0, create_graph: bool = False
-) -> list:
-    """d(root)/d(w) for each w in `wrt`, without touching any `.grad` field.
-
-    Floats by default; with `create_graph=True`, Values built from the op table's partials
-    (differentiate them again for higher derivatives). A `w` that `root` does not depend
-    on gets 0. `wrt` may hold interior nodes as well as leaves.
-    """
-    from .autodiff import topological_order
-
-    root = _check_root(root, "gradients")
-    wrt = list(wrt)
-    for i, w in enumerate(wrt):
-        if not isinstance(w, Value):
-            raise TypeError(f"gradients: wrt[{i}] must be a Value, got {type(w).__name__}")
-    seed = as_float(seed, "gradient seed")
-    order = topological_order(root)
-    if create_graph:
-        grads = _reverse(order, lift(seed), ValueMath)
-        return [_as_value(grads.get(w, 0.0)) for w in wrt]
-    grads = _reverse(order, seed, FloatMath)
-    return [float(grads.get(w, 0.0)) for w in wrt]
-
-
-def _as_value(x) -> Value:
-    return x if isinstance(x, Value) else lift(x)
-
-
-def backward_graph(order: list[Value], seed: float) -> None:
-    """`backward(create_graph=True)`: fill `.grad` with Values built from the partials.
-
-    Same semantics as the float backward: interior nodes hold this call's gradient only;
-    leaves accumulate (a float `.grad` becomes `Value(old) + new`).
-    """
-    grads = _reverse(order, lift(seed), ValueMath)
-    for node in order:
-        new = grads.get(node)
-        if node._op is not None:
-            node.grad = _as_value(0.0 if new is None else new)
-            continue
-        old = node.grad
-        if new is None:
-            node.grad = _as_value(old)
-        elif isinstance(old, Value):
-            node.grad = old + new
-        elif old == 0.0:
-            node.grad = new
-        else:
-            node.grad = lift(old) + new
+__all__ = ["grad", "jacobian", "hessian"]
 
 
 # ---------------------------------------------------------------- the functional API

@@ -7,7 +7,7 @@ derivatives and the compiled replay all read this table.
 
 Forwards and partials are written once, generically, against a small math *backend* `m`:
 `FloatMath` here (plain floats, with the domain checks), one over Values in
-`engine.higher` (derivatives of derivatives) and one over numpy arrays in `engine.compile`
+`engine.autodiff` (`ValueMath`: derivatives of derivatives) and one over numpy arrays in `engine.replay`
 (the vectorised replay). A forward receives `(m, *inputs)`; a partial receives
 `(m, out, *inputs)`, where `out` is the op's own result, and returns one local derivative
 per input. Plain arithmetic (`+ - * /`) works on every backend; anything else (exp, log,
@@ -22,10 +22,10 @@ the project.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import mul
-from typing import Callable
+from typing import Callable, Sequence
 
 __all__ = [
     "Op", "FloatMath", "TABLE", "by_name", "power", "fmt_number",
@@ -34,37 +34,51 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Op:
-    """One operation: forward on floats, local partials, and how to explain them.
+    """One operation, everything about it in one place.
 
-    `arity` is the number of inputs, or None for an n-ary op. `formula(i, n)` returns the
-    template of the partial with respect to input `i` of `n`. `param` is a constant baked
-    into the op (the exponent of `pow`), or None.
+    `forward(m, *inputs)` computes it and `partials(m, out, *inputs)` returns one local
+    derivative per input, both written against a math backend `m`. `formulas` says each
+    partial in words (`str.format` templates: `{0}`, `{1}` for the inputs, `{out}` for
+    the result; a function `(i, n) -> template` for an n-ary op); a test checks that they
+    agree with `partials`. `written` is how a node of this op is shown, from its inputs'
+    names: a template such as `"{0} * {1}"`, or a function of the list of names.
+    `arity` is the number of inputs (None: any); `param` a constant baked into the op
+    (the exponent of `pow`).
     """
 
     name: str
     symbol: str
     arity: int | None
-    forward: Callable[..., float]
+    forward: Callable[..., object]
     partials: Callable[..., tuple]
-    formula: Callable[[int, int], str]
+    formulas: tuple[str, ...] | Callable[[int, int], str]
+    written: str | Callable[[Sequence[str]], str]
     param: float | None = None
-    doc: str = field(default="", compare=False)
+
+    def formula(self, i: int, n: int) -> str:
+        """The template of the partial with respect to input `i` of `n`."""
+        f = self.formulas
+        return f[i] if isinstance(f, tuple) else f(i, n)
+
+    def write(self, names: Sequence[str]) -> str:
+        """How a node of this op reads, given its inputs' names: `w * x`, `tanh(z)`."""
+        w = self.written
+        return w.format(*names) if isinstance(w, str) else w(names)
 
     def __repr__(self) -> str:
         return f"Op({self.symbol})"
 
 
-def fmt_number(x: float) -> str:
-    """A short, exact-enough rendering of a number for labels and formulas."""
-    if abs(x) < 1e15 and x == int(x):  # abs first: int() of inf or NaN raises
+def fmt_number(x: float, digits: int = 6) -> str:
+    """A number as every table, label and formula shows it: exact for integers, else
+    `digits` significant digits; inf and nan as Python writes them."""
+    if not math.isfinite(x):
+        return repr(float(x))
+    if abs(x) < 1e15 and x == int(x):
         return str(int(x))
-    return f"{x:.6g}"
-
-
-def _fixed(*templates: str) -> Callable[[int, int], str]:
-    return lambda i, n: templates[i]
+    return f"{x:.{digits}g}"
 
 
 # ---------------------------------------------------------------- float backend
@@ -77,6 +91,17 @@ class FloatMath:
     """
 
     tanh = staticmethod(math.tanh)
+    zero = 0.0  # where a gradient starts before anything reaches it
+
+    @staticmethod
+    def of(node) -> float:
+        """A graph node's number in this backend."""
+        return node.data
+
+    @staticmethod
+    def chain(upstream: float, partial: float) -> float:
+        """What the chain rule sends along one edge: upstream * local partial."""
+        return upstream * partial
 
     @staticmethod
     def div(a: float, b: float) -> float:
@@ -156,48 +181,54 @@ class FloatMath:
 # ---------------------------------------------------------------- the table
 # Forwards are (m, *inputs) -> result; partials are (m, out, *inputs) -> one per input.
 
-ADD = Op("add", "+", 2, lambda m, a, b: a + b, lambda m, out, a, b: (1.0, 1.0), _fixed("1", "1"))
-SUB = Op("sub", "-", 2, lambda m, a, b: a - b, lambda m, out, a, b: (1.0, -1.0), _fixed("1", "-1"))
-NEG = Op("neg", "neg", 1, lambda m, a: -a, lambda m, out, a: (-1.0,), _fixed("-1"))
-MUL = Op("mul", "*", 2, lambda m, a, b: a * b, lambda m, out, a, b: (b, a), _fixed("{1}", "{0}"))
-DIV = Op(
-    "div", "/", 2, lambda m, a, b: m.div(a, b),
-    # -out/b, not -a/b^2: b*b under- or overflows for |b| beyond 1e+-154 where the
-    # derivative itself is a perfectly ordinary float (a=1e-300, b=1e-200 gives -1e100).
-    lambda m, out, a, b: (1.0 / b, -out / b),
-    _fixed("1/{1}", "-{0}/{1}^2"),
-)
-EXP = Op("exp", "exp", 1, lambda m, a: m.exp(a), lambda m, out, a: (out,), _fixed("exp({0})"))
-LOG = Op("log", "log", 1, lambda m, a: m.log(a), lambda m, out, a: (1.0 / a,), _fixed("1/{0}"))
-TANH = Op(
-    "tanh", "tanh", 1, lambda m, a: m.tanh(a),
-    lambda m, out, a: (m.sech2(a),),  # the documents' 1/cosh^2: their numbers, bit for bit
-    _fixed("1/cosh({0})^2"),
-)
-SIGMOID = Op(
-    "sigmoid", "σ", 1, lambda m, a: m.sigmoid(a),
-    lambda m, out, a: (out * (1.0 - out),),
-    _fixed("σ({0}) * (1 - σ({0}))"),
-)
-RELU = Op(
-    "relu", "relu", 1, lambda m, a: m.relu(a),
-    lambda m, out, a: (m.step(a),),
-    _fixed("1 if {0} > 0 else 0"),
-)
-SECH2 = Op(
-    "sech2", "sech²", 1, lambda m, a: m.sech2(a),
-    lambda m, out, a: (-2.0 * out * m.tanh(a),),
-    _fixed("-2 * sech²({0}) * tanh({0})"),
-    doc="1/cosh(a)^2, tanh's derivative as a node: gradients of tanh stay exact when "
-    "differentiated again (1 - tanh^2 would cancel to 0 for large a)",
-)
-SIN = Op("sin", "sin", 1, lambda m, a: m.sin(a), lambda m, out, a: (m.cos(a),), _fixed("cos({0})"))
-COS = Op("cos", "cos", 1, lambda m, a: m.cos(a), lambda m, out, a: (-m.sin(a),), _fixed("-sin({0})"))
-SUM = Op(
-    "sum", "Σ", None, lambda m, *xs: m.sum(xs),
-    lambda m, out, *xs: (1.0,) * len(xs),
-    lambda i, n: "1",
-)
+ADD = Op(name="add", symbol="+", arity=2, written="{0} + {1}",
+         forward=lambda m, a, b: a + b,
+         partials=lambda m, out, a, b: (1.0, 1.0), formulas=("1", "1"))
+SUB = Op(name="sub", symbol="-", arity=2, written="{0} - {1}",
+         forward=lambda m, a, b: a - b,
+         partials=lambda m, out, a, b: (1.0, -1.0), formulas=("1", "-1"))
+NEG = Op(name="neg", symbol="neg", arity=1, written="-{0}",
+         forward=lambda m, a: -a,
+         partials=lambda m, out, a: (-1.0,), formulas=("-1",))
+MUL = Op(name="mul", symbol="*", arity=2, written="{0} * {1}",
+         forward=lambda m, a, b: a * b,
+         partials=lambda m, out, a, b: (b, a), formulas=("{1}", "{0}"))
+DIV = Op(name="div", symbol="/", arity=2, written="{0} / {1}",
+         forward=lambda m, a, b: m.div(a, b),
+         # -(a/b)/b, not -a/(b*b): b*b under- or overflows for |b| beyond 1e+-154 where the
+         # derivative itself is an ordinary float (a=1e-300, b=1e-200 gives -1e100).
+         partials=lambda m, out, a, b: (1.0 / b, -out / b), formulas=("1/{1}", "-({0}/{1})/{1}"))
+EXP = Op(name="exp", symbol="exp", arity=1, written="exp({0})",
+         forward=lambda m, a: m.exp(a),
+         partials=lambda m, out, a: (out,), formulas=("exp({0})",))
+LOG = Op(name="log", symbol="log", arity=1, written="log({0})",
+         forward=lambda m, a: m.log(a),
+         partials=lambda m, out, a: (1.0 / a,), formulas=("1/{0}",))
+TANH = Op(name="tanh", symbol="tanh", arity=1, written="tanh({0})",
+          forward=lambda m, a: m.tanh(a),
+          # the documents' 1/cosh^2: their numbers, bit for bit
+          partials=lambda m, out, a: (m.sech2(a),), formulas=("1/cosh({0})^2",))
+SIGMOID = Op(name="sigmoid", symbol="σ", arity=1, written="σ({0})",
+             forward=lambda m, a: m.sigmoid(a),
+             partials=lambda m, out, a: (out * (1.0 - out),), formulas=("σ({0}) * (1 - σ({0}))",))
+RELU = Op(name="relu", symbol="relu", arity=1, written="relu({0})",
+          forward=lambda m, a: m.relu(a),
+          partials=lambda m, out, a: (m.step(a),), formulas=("1 if {0} > 0 else 0",))
+# 1/cosh(a)^2, tanh's derivative as a node: gradients of tanh stay exact when
+# differentiated again (1 - tanh^2 would cancel to 0 for large a).
+SECH2 = Op(name="sech2", symbol="sech²", arity=1, written="sech²({0})",
+           forward=lambda m, a: m.sech2(a),
+           partials=lambda m, out, a: (-2.0 * out * m.tanh(a),),
+           formulas=("-2 * sech²({0}) * tanh({0})",))
+SIN = Op(name="sin", symbol="sin", arity=1, written="sin({0})",
+         forward=lambda m, a: m.sin(a),
+         partials=lambda m, out, a: (m.cos(a),), formulas=("cos({0})",))
+COS = Op(name="cos", symbol="cos", arity=1, written="cos({0})",
+         forward=lambda m, a: m.cos(a),
+         partials=lambda m, out, a: (-m.sin(a),), formulas=("-sin({0})",))
+SUM = Op(name="sum", symbol="Σ", arity=None, written=lambda names: f"Σ({', '.join(names)})",
+         forward=lambda m, *xs: m.sum(xs),
+         partials=lambda m, out, *xs: (1.0,) * len(xs), formulas=lambda i, n: "1")
 
 
 def _dot_partials(m, out, *xs):
@@ -205,12 +236,15 @@ def _dot_partials(m, out, *xs):
     return xs[n:] + xs[:n]  # d/dw_i = x_i and d/dx_i = w_i
 
 
-DOT = Op(
-    "dot", "·", None, lambda m, *xs: m.dot(xs[: len(xs) // 2], xs[len(xs) // 2 :]),
-    _dot_partials,
-    lambda i, n: "{%d}" % ((i + n // 2) % n),
-    doc="w·x over inputs (w_1..w_n, x_1..x_n): one node for a whole weighted sum",
-)
+def _dot_written(names: Sequence[str]) -> str:
+    n = len(names) // 2
+    return " + ".join(f"{w}·{x}" for w, x in zip(names[:n], names[n:]))
+
+
+# w·x over inputs (w_1..w_n, x_1..x_n): one node for a whole weighted sum.
+DOT = Op(name="dot", symbol="·", arity=None, written=_dot_written,
+         forward=lambda m, *xs: m.dot(xs[: len(xs) // 2], xs[len(xs) // 2 :]),
+         partials=_dot_partials, formulas=lambda i, n: "{%d}" % ((i + n // 2) % n))
 
 
 def _power_partial(p: float) -> str:
@@ -232,10 +266,10 @@ def power(p: float) -> Op:
 def _power(p: float) -> Op:
     shown = fmt_number(p)
     return Op(
-        "pow", f"**{shown}", 1, lambda m, a: m.pow(a, p),
-        lambda m, out, a: (0.0 if p == 0.0 else p * m.pow(a, p - 1.0),),
-        _fixed(_power_partial(p)),
-        param=p,
+        name="pow", symbol=f"**{shown}", arity=1, written=f"{{0}}**{shown}",
+        forward=lambda m, a: m.pow(a, p),
+        partials=lambda m, out, a: (0.0 if p == 0.0 else p * m.pow(a, p - 1.0),),
+        formulas=(_power_partial(p),), param=p,
     )
 
 

@@ -15,14 +15,13 @@ import os
 import pathlib
 import re
 
-from .autodiff import topological_order
+from .autodiff import fresh_grads, topological_order
 from .draw import draw, pipe
-from .steps import backward_steps, expression, forward_steps, names, number, ratio
+from .notation import expression, names, number, ratio
+from .steps import backward_steps, forward_steps
 from .value import Value, as_float
 
 __all__ = ["save_html", "frames"]
-
-PENDING = "?"
 
 
 def frames(root: Value, grad: float = 1.0) -> list[dict]:
@@ -37,10 +36,7 @@ def frames(root: Value, grad: float = 1.0) -> list[dict]:
     index = {v: i for i, v in enumerate(order)}
     label = names(order)
     r = label[root]
-    saved = [v.grad for v in order]
-    try:
-        for v in order:
-            v.grad = 0.0
+    with fresh_grads(order):
         fwd = list(forward_steps(root))
         seed = as_float(grad, "backward seed")
         out = [{
@@ -81,9 +77,6 @@ def frames(root: Value, grad: float = 1.0) -> list[dict]:
             "lines": [f"{ratio(r, label[v])} = {number(v.grad)}" for v in leaves],
             "current": None, "parents": [], "phase": "done", "data": {}, "grad": {},
         })
-    finally:
-        for v, g in zip(order, saved):
-            v.grad = g
     return out
 
 
@@ -135,14 +128,10 @@ def _svg(root: Value, order: list[Value], all_frames: list[dict], rankdir: str, 
         for i, (text, value) in f["grad"].items():
             if len(text) > longest.get(i, (0, 0.0))[0]:
                 longest[i] = (len(text), value)
-    saved = [v.grad for v in order]
-    try:
+    with fresh_grads(order):
         for i, v in enumerate(order):
             v.grad = longest.get(i, (0, 0.0))[1]
         dot = draw(root, rankdir=rankdir, max_nodes=max_nodes, show_grads=True, clusters=True)
-    finally:
-        for v, g in zip(order, saved):
-            v.grad = g
     svg = pipe(dot.source, "svg", timeout=timeout).decode("utf-8")
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)

@@ -1,101 +1,24 @@
 """Step through the forward and backward pass one record at a time.
 
-`backward_steps` is the chain rule made visible: one `BackwardStep` per interior node in
-reverse topological order, naming the upstream gradient, each local partial (formula from
-the op table, and its value), the product sent to each parent and the parent's running
-total, so a reused node shows its sum over paths. It sets `.grad` as it goes, with the
-same float operations in the same order as `engine.backward`, so running every step
-leaves exactly (bit for bit) the gradients of `backward()`.
+`backward_steps` is the chain rule made visible: one `BackwardStep` per interior node, as
+the reverse walk (`engine.autodiff.reverse_walk`) visits it, naming the upstream
+gradient, each local partial (formula from the op table, and its value), the product
+sent to each parent and the parent's running total, so a reused node shows its sum over
+paths. It is the walk itself, not a copy of it: running every step leaves exactly (bit
+for bit) the gradients of `backward()`.
 
-Names come from `names(order)`: a Value's label, or a readable generated one ("mul1",
-"tanh1", or the number itself for an unlabelled constant). Derivatives are written in the
-documents' notation: dC/dz = dC/da * da/dz.
+Names and notation come from `engine.notation`: dC/dz = dC/da * da/dz.
 """
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator
 
-from .autodiff import check_grads_finite, start_backward, topological_order
-from .context import STATE
-from .ops import FloatMath, Op, fmt_number
-from .value import ARITHMETIC_ERRORS, Value, as_float, describe
+from .autodiff import fresh_grads, reverse_walk, topological_order
+from .notation import expression, names, number, ratio, table
+from .value import Value, as_float
 
-__all__ = [
-    "ForwardStep", "BackwardStep", "Edge", "forward_steps", "backward_steps", "explain",
-    "names", "expression", "d", "number",
-]
-
-
-# ---------------------------------------------------------------- names and notation
-
-def names(order: Iterable[Value]) -> dict[Value, str]:
-    """A display name for every Value in `order`: its label, else a generated one.
-
-    Unlabelled results are named after their op and a counter (`mul1`, `tanh1`, ...),
-    skipping names that a label already uses; unlabelled leaves (constants, mostly) are
-    shown as their number. Shared by the stepper, the drawings and the player.
-    """
-    order = list(order)
-    taken = {v.label for v in order if v.label}
-    counters: dict[str, int] = {}
-    result: dict[Value, str] = {}
-    for v in order:
-        if v.label:
-            result[v] = v.label
-        elif v._op is None:
-            result[v] = number(v.data)
-        else:
-            base = v._op.name
-            k = counters.get(base, 0)
-            while True:
-                k += 1
-                candidate = f"{base}{k}"
-                if candidate not in taken:
-                    break
-            counters[base] = k
-            taken.add(candidate)
-            result[v] = candidate
-    return result
-
-
-def number(x: float) -> str:
-    """How the stepper, drawings and player print a number: short, but exact for integers."""
-    if math.isnan(x) or math.isinf(x):
-        return repr(x)
-    return fmt_number(x)
-
-
-_BARE = re.compile(r"[A-Za-zα-ωΑ-Ω](_?[0-9]+)?'*")
-
-
-def d(name: str) -> str:
-    """`name` as it follows a `d` in dC/dname: bare when short (dC/dw), else dC/d(mul1)."""
-    return name if _BARE.fullmatch(name) else f"({name})"
-
-
-def ratio(top: str, bottom: str) -> str:
-    """The derivative of `top` with respect to `bottom`, e.g. `dC/da`."""
-    return f"d{d(top)}/d{d(bottom)}"
-
-
-def expression(op: Op | None, parent_names: Sequence[str]) -> str:
-    """How a node was computed, from its op's symbol: `w * x`, `tanh(z)`, `s**2`, `Σ(a, b)`."""
-    if op is None:
-        return "input"
-    symbol = op.symbol
-    if op.name == "dot":
-        n = len(parent_names) // 2
-        return " + ".join(f"{w}{symbol}{x}" for w, x in zip(parent_names[:n], parent_names[n:]))
-    if op.arity == 2 and len(parent_names) == 2:
-        return f"{parent_names[0]} {symbol} {parent_names[1]}"
-    if op.name == "neg":
-        return f"-{parent_names[0]}"
-    if op.name == "pow":
-        return f"{parent_names[0]}{symbol}"
-    return f"{symbol}({', '.join(parent_names)})"
+__all__ = ["ForwardStep", "BackwardStep", "Edge", "forward_steps", "backward_steps", "explain"]
 
 
 # ---------------------------------------------------------------- records
@@ -128,7 +51,7 @@ class Edge:
     formula: str        # the op table's template with the names filled in, e.g. "1/cosh(z)^2"
     partial: float      # the local derivative's value
     product: float      # upstream * partial: what is added to the parent's grad
-    total: float        # the parent's grad after this addition (running sum over paths)
+    total: float        # d(root)/d(parent) so far in this pass: the running sum over paths
     arrivals: int       # how many products this parent has received so far in this walk
 
 
@@ -186,52 +109,35 @@ def forward_steps(root: Value) -> Iterator[ForwardStep]:
 def backward_steps(root: Value, grad: float = 1.0) -> Iterator[BackwardStep]:
     """The backward pass, one interior node at a time, setting `.grad` as it goes.
 
-    Same semantics as `root.backward(grad)`: interior grads are reset when the walk
-    starts, leaves accumulate. Exhaust the iterator to get exactly `backward()`'s
+    Same semantics as `root.backward(grad)`: interior grads hold this pass's gradient,
+    leaves add it to theirs. Exhaust the iterator to get exactly `backward()`'s
     gradients; stop early and the grads hold the partial sums so far.
     """
     _check_value(root)
     seed = as_float(grad, "backward seed")
     order = topological_order(root)
-    label = names(order)
-    return _walk(order, label, seed)
+    return _steps(order, names(order), seed)
 
 
-def _walk(order: list[Value], label: dict[Value, str], seed: float) -> Iterator[BackwardStep]:
+def _steps(order: list[Value], label: dict[Value, str], seed: float) -> Iterator[BackwardStep]:
     root = order[-1]
-    start_backward(order, seed)  # exactly as backward() starts
-    m = FloatMath
-    check = STATE.anomaly
+    base = {v: v.grad for v in order if v._op is None}  # leaves add this pass to what they had
+    for v in order:
+        if v._op is not None:
+            v.grad = 0.0
+    root.grad = base.get(root, 0.0) + seed
     arrivals: dict[Value, int] = {}
-    root_name = label[root]
-    index = 0
-    for node in reversed(order):
-        op = node._op
-        if op is None:
-            continue
-        g = node.grad
-        parents = node._parents
-        n = len(parents)
-        try:
-            local = op.partials(m, node.data, *[p.data for p in parents])
-        except ARITHMETIC_ERRORS as error:
-            raise type(error)(
-                f"in backward: the local derivative of {op.name}"
-                f"({', '.join(map(describe, parents))}): {error}"
-            ) from None
+    for index, visit in enumerate(reverse_walk(order, {root: seed})):
+        node, parents = visit.node, visit.node._parents
         names_in = [label[p] for p in parents]
         edges = []
-        for i, (parent, partial) in enumerate(zip(parents, local)):
-            product = g * partial
-            parent.grad += product
-            count = arrivals.get(parent, 0) + 1
-            arrivals[parent] = count
-            formula = op.formula(i, n).format(*names_in, out=label[node])
-            edges.append(Edge(parent, names_in[i], i, formula, partial, product, parent.grad, count))
-        if check:
-            check_grads_finite(node, parents)
-        yield BackwardStep(index, node, label[node], root_name, g, tuple(edges))
-        index += 1
+        for i, (parent, partial, product, total) in enumerate(
+                zip(parents, visit.partials, visit.products, visit.totals)):
+            parent.grad = base[parent] + total if parent in base else total
+            arrivals[parent] = count = arrivals.get(parent, 0) + 1
+            formula = node._op.formula(i, len(parents)).format(*names_in, out=label[node])
+            edges.append(Edge(parent, names_in[i], i, formula, partial, product, total, count))
+        yield BackwardStep(index, node, label[node], label[root], visit.upstream, tuple(edges))
 
 
 def _check_value(root: object) -> None:
@@ -249,23 +155,14 @@ def explain(root: Value, grad: float = 1.0) -> str:
     """
     _check_value(root)
     order = topological_order(root)
-    saved = [v.grad for v in order]
-    try:
-        for v in order:
-            v.grad = 0.0
+    with fresh_grads(order):
         fwd = list(forward_steps(root))
         bwd = list(backward_steps(root, grad))
-    finally:
-        for v, g in zip(order, saved):
-            v.grad = g
     label = names(order)
     r = label[root]
 
-    forward_rows = [["#", "node", "computed as", "value"]]
-    for s in fwd:
-        forward_rows.append([str(s.index + 1), s.name, s.expression, number(s.value)])
-
-    backward_rows = [["#", "node", "upstream", "local partial", "chain rule product", "sent", "running total"]]
+    forward_rows = [[str(s.index + 1), s.name, s.expression, number(s.value)] for s in fwd]
+    backward_rows = []
     for s in bwd:
         first = True
         for e in s.edges:
@@ -289,13 +186,14 @@ def explain(root: Value, grad: float = 1.0) -> str:
     chains = _chains(order, bwd, label)
     parts = [
         f"Forward pass ({len(fwd)} values)",
-        _table(forward_rows, right={3}),
+        table(["#", "node", "computed as", "value"], forward_rows, right={3}),
         "",
         f"Backward pass ({len(bwd)} steps): each parent receives upstream * local partial",
-        _table(backward_rows, right={5}),
+        table(["#", "node", "upstream", "local partial", "chain rule product", "sent",
+               "running total"], backward_rows, right={5}),
         "",
         f"Gradients of the inputs ({len(leaves)})",
-        _table([["gradient", "value"]] + grads, right={1}),
+        table(["gradient", "value"], grads, right={1}),
     ]
     if chains:
         parts += ["", "The chain rule along every path to each input", *chains]
@@ -352,14 +250,3 @@ def _fresh_leaf_grads(order, bwd, seed):
     if len(order) == 1:
         totals[order[0]] = seed
     return [(v, totals.get(v, 0.0)) for v in order if v._op is None]
-
-
-def _table(rows: list[list[str]], right: set[int] = frozenset()) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for k, row in enumerate(rows):
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)

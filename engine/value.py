@@ -208,15 +208,11 @@ class Value:
         interior nodes hold the gradient of this call only. With `create_graph=True` the
         gradients are Values themselves (see `engine.autodiff.backward`).
         """
-        from .autodiff import backward
-
-        backward(self, grad, create_graph=create_graph)
+        _autodiff().backward(self, grad, create_graph=create_graph)
 
     def zero_grad(self) -> None:
         """Set the grad of this Value and everything it depends on back to 0."""
-        from .autodiff import zero_grad
-
-        zero_grad([self])
+        _autodiff().zero_grad([self])
 
     def detach(self) -> "Value":
         """A new leaf with the same data and label: gradients stop here."""
@@ -224,10 +220,13 @@ class Value:
         v.scope = self.scope
         return v
 
-    def _repr_mimebundle_(self, include=None, exclude=None):  # Jupyter rich display
-        from .draw import mimebundle
 
-        return mimebundle(self, include, exclude)
+def _autodiff():
+    """`engine.autodiff`, imported when a Value first calls it: the one import in the
+    engine that points up, because the walk that `backward` runs is made of Values."""
+    from . import autodiff
+
+    return autodiff
 
 
 def _data(x: "Value | Number") -> float:
@@ -236,8 +235,6 @@ def _data(x: "Value | Number") -> float:
 
 def lift(x: "Value | Number") -> Value:
     """A Value for `x`: itself if it already is one, else a constant leaf."""
-    if type(x) is Value:
-        return x
     if isinstance(x, Value):
         return x
     v = Value.__new__(Value)

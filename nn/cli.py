@@ -17,14 +17,22 @@ import argparse
 import math
 import sys
 import time
-from importlib import import_module
 from pathlib import Path
 from typing import Any, Sequence
 
+from engine import explain, no_grad, parse
+from engine.check import compare
+from engine.draw import INSTALL_HELP, draw, render, renderer_available
+from engine.player import save_html
 from engine.cli import (
-    EXIT_OK, CommandFailed, Parser, UsageError, add_commands, non_negative_float, optional,
+    EXIT_OK, CommandFailed, Parser, UsageError, add_commands, non_negative_float,
     positive_float, positive_int, run_command,
 )
+
+from . import analytic, data, losses, optim, plot
+from .model_file import load_model, save_model
+from .module import MLP
+from .train import evaluate, fit
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS"]
 
@@ -152,16 +160,6 @@ def _widths(text: str) -> list[int]:
 
 
 
-def _api(name: str, module: str, what: str):
-    """`nn.<name>` (the package's public name), else from its module; or 'not available'."""
-    import nn
-
-    found = getattr(nn, name, None)
-    if found is not None:
-        return found
-    return getattr(optional(f"nn.{module}", what), name)
-
-
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.dataset not in TRAIN_DEFAULTS:
         raise UsageError(f"unknown data set {args.dataset!r}; choose one of {', '.join(TRAIN_DEFAULTS)}")
@@ -174,7 +172,6 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _load_data(name: str, settings: dict[str, Any], args: argparse.Namespace):
-    data = optional("nn.data", "the data sets")
     options: dict[str, Any] = {}
     if "labels" in settings:
         options["labels"] = settings["labels"]
@@ -199,16 +196,13 @@ def _load_data(name: str, settings: dict[str, Any], args: argparse.Namespace):
 
 def run_train(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    optional("nn.losses", "the losses").get(settings["loss"])  # an unknown loss fails now
+    losses.get(settings["loss"])  # an unknown loss fails now
     if args.plot and Path(args.plot).suffix.lower() != ".png":  # not after training
         raise UsageError(f"--plot writes PNG files: end the name in .png, got {args.plot!r}")
     for path in filter(None, (args.save, args.plot)):
         if Path(path).is_dir():
             raise UsageError(f"{path} is a folder; give a file name")
     dataset = _load_data(args.dataset, settings, args)
-    MLP = _api("MLP", "module", "the network layer")
-    fit = _api("fit", "train", "training")
-    optim = optional("nn.optim", "the optimisers")
     nout = len(dataset.classes) if settings["loss"] == "cross_entropy" and dataset.classes else 1
     model = MLP(dataset.n_features, [*settings["hidden"], nout], activation=settings["activation"],
                 output=settings["output"], seed=args.seed)
@@ -226,7 +220,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(_summary(history))
     if args.save:
         path = _writable(args.save)
-        saved = _api("save_model", "model_file", "model files")(model, path)
+        saved = save_model(model, path)
         print(f"wrote {saved}")
     if args.plot:
         for path in _plots(model, dataset, history, args.plot):
@@ -253,17 +247,19 @@ def _writable(path: str) -> Path:
 
 def _plots(model, dataset, history, path: str) -> list[Path]:
     """The loss curve at PATH-loss.png and, for 2-D inputs, the boundary at PATH itself."""
-    plot = optional("nn.plot", "plotting (needs matplotlib: pip install 'chainrule[plot]')")
     target = _writable(path)
     if target.suffix.lower() != ".png":
         raise UsageError(f"--plot writes PNG files: end the name in .png, got {path!r}")
     written = []
     loss_path = target
-    if dataset.n_features == 2:
-        plot.plot_decision_boundary(model, dataset, target)
-        written.append(target)
-        loss_path = target.with_name(f"{target.stem}-loss.png")
-    plot.plot_history(history, loss_path)
+    try:  # matplotlib is an optional extra: imported by the first figure
+        if dataset.n_features == 2:
+            plot.plot_decision_boundary(model, dataset, target)
+            written.append(target)
+            loss_path = target.with_name(f"{target.stem}-loss.png")
+        plot.plot_history(history, loss_path)
+    except ImportError as error:
+        raise CommandFailed(str(error)) from None
     written.append(loss_path)
     return written
 
@@ -289,11 +285,9 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError("give inputs (like 0.5,0.2) or --data DATASET")
     if not Path(args.model).is_file():
         raise UsageError(f"{args.model}: no such model file")
-    model = _api("load_model", "model_file", "model files")(args.model)
+    model = load_model(args.model)
     rows = [_row(text, model.nin) for text in args.inputs]
     if rows:
-        from engine import no_grad
-
         with no_grad():
             for text, row in zip(args.inputs, rows):
                 outputs = [o.data for o in model(row)]
@@ -304,7 +298,6 @@ def run_eval(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown data set {args.data!r}; choose one of {', '.join(TRAIN_DEFAULTS)}")
         settings = dict(TRAIN_DEFAULTS[args.data])
         dataset = _load_data(args.data, settings, argparse.Namespace(seed=0, points=None, noise=None))
-        evaluate = _api("evaluate", "train", "evaluation")
         loss, accuracy = evaluate(model, dataset, loss=args.loss or settings["loss"])
         line = f"{args.data} ({len(dataset)} examples): loss {loss:.4g}"
         if accuracy is not None:
@@ -357,8 +350,6 @@ def tour(out: Path) -> int:
     notes: list[str] = []
     ok = True
 
-    from engine.expr import parse
-
     _heading(1, "The documents' tanh neuron and its cost (document 001, Question 4)")
     print(f"  C = {NEURON}   with " + ", ".join(f"{k}={v:g}" for k, v in NEURON_VALUES.items()))
     expression = parse(NEURON, NEURON_VALUES)
@@ -367,12 +358,10 @@ def tour(out: Path) -> int:
     root.label, a.label, a.parents[0].label = "C", "a", "z"
 
     _heading(2, "The chain rule, one step at a time")
-    steps = optional("engine.steps", "stepping")
-    print(steps.explain(root))
+    print(explain(root))
 
     _heading(3, "Autodiff against the documents' dC/dw, dC/db and finite differences")
-    check = optional("engine.check", "gradient checking")
-    dCdw, dCdb, source = _hand_derived()
+    dCdw, dCdb, source = analytic.dCdw, analytic.dCdb, "nn.analytic, the documents' formulas"
     # Inputs in the documents' argument order dCdw(w1, b1, x, y).
     order = ("w", "b", "x", "y")
     inputs = [expression.variables[n] for n in order]
@@ -381,35 +370,33 @@ def tour(out: Path) -> int:
         given = dict(zip(order, values))
         return expression(*[given[n] for n in expression.names])
 
-    report = check.compare(cost, inputs, {"w": dCdw, "b": dCdb})
+    report = compare(cost, inputs, {"w": dCdw, "b": dCdb})
     print(report)
     print(f"  (dC/dw and dC/db: {source})")
     ok = ok and bool(report)
 
     _heading(4, "The graph (values, gradients and each edge's local derivative)")
     root.backward()
-    draw = optional("engine.draw", "drawing graphs")
     picture = out / "neuron.svg"
-    if draw.renderer_available():
+    if renderer_available():
         try:
-            written.append(("the neuron's graph", draw.render(root, picture, show_partials=True)))
+            written.append(("the neuron's graph", render(root, picture, show_partials=True)))
             print(f"  drew {picture}")
         except (RuntimeError, TimeoutError) as error:
             notes.append(f"graph not rendered: {error}")
             print(f"  skipped: {error}")
     else:
         dot_path = out / "neuron.dot"
-        dot_path.write_text(draw.draw(root, show_partials=True).source, encoding="utf-8")
+        dot_path.write_text(draw(root, show_partials=True).source, encoding="utf-8")
         written.append(("the neuron's graph as DOT source", dot_path))
-        message = getattr(draw, "INSTALL_HELP", "install Graphviz (e.g. apt-get install graphviz)")
+        message = INSTALL_HELP
         notes.append(f"Graphviz's 'dot' was not found, so the graph was written as DOT source "
                      f"only. {message}")
         print(f"  Graphviz's 'dot' was not found: wrote the DOT source to {dot_path} instead. {message}")
 
     _heading(5, "The step-through page")
     try:
-        player = optional("engine.player", "the step-through page")
-        page = player.save_html(root, out / "steps.html")
+        page = save_html(root, out / "steps.html")
         written.append(("the step-through page (open it in a browser)", Path(page)))
         print(f"  wrote {page}")
     except (CommandFailed, RuntimeError, TimeoutError) as error:
@@ -442,67 +429,39 @@ def _heading(number: int | None, title: str) -> None:
     print(f"\n== {prefix}{title}", flush=True)
 
 
-def _hand_derived():
-    """The documents' dCdw and dCdb: from nn.analytic when present, else as printed there."""
-    try:
-        analytic = import_module("nn.analytic")
-        return analytic.dCdw, analytic.dCdb, "nn.analytic, the documents' formulas"
-    except (ImportError, AttributeError):
-        pass
-
-    # Seed 001, Question 4, as printed there.
-    def dCdw(w1, b1, x, y):
-        z = w1 * x + b1
-        return 2 * (math.tanh(z) - y) * (1 / math.cosh(z) ** 2) * x
-
-    def dCdb(w1, b1, x, y):
-        z = w1 * x + b1
-        return 2 * (math.tanh(z) - y) * (1 / math.cosh(z) ** 2) * 1
-
-    return dCdw, dCdb, "the formulas of document 001, Question 4"
-
-
 def _train_not(out: Path, written: list) -> bool:
-    MLP = _api("MLP", "module", "the network layer")
-    fit = _api("fit", "train", "training")
-    optim = optional("nn.optim", "the optimisers")
-    data = optional("nn.data", "the data sets").load("not", labels="01")
+    dataset = data.load("not", labels="01")
     w, b = NOT_START
     model = MLP.from_weights([([[w]], [b], "tanh")])
     print(f"  a = tanh(w*x + b), from w={w:g}, b={b:g}; wanted: NOT 0 = 1, NOT 1 = 0")
     print(f"  before: {_not_outputs(model)}")
-    history = fit(model, data, loss="mse", optimiser=optim.SGD(model.parameters(), lr=0.5),
+    history = fit(model, dataset, loss="mse", optimiser=optim.SGD(model.parameters(), lr=0.5),
                   epochs=300, progress=False)
     (W, bias, _), = model.weights()
     print(f"  after 300 steps of gradient descent: w={W[0][0]:.3f}, b={bias[0]:.3f}")
     print(f"  after:  {_not_outputs(model)}   ({_summary(history)})")
-    path = _api("save_model", "model_file", "model files")(model, out / "not.json")
+    path = save_model(model, out / "not.json")
     written.append((f"the trained NOT neuron (try: chainrule eval {path} 0 1)", Path(path)))
     return True
 
 
 def _not_outputs(model) -> str:
-    from engine import no_grad
-
     with no_grad():
         return ", ".join(f"a({x})={model([float(x)])[0].data:.3f}" for x in (0, 1))
 
 
 def _train_moons(out: Path, written: list, notes: list) -> bool:
-    MLP = _api("MLP", "module", "the network layer")
-    fit = _api("fit", "train", "training")
-    optim = optional("nn.optim", "the optimisers")
-    data = optional("nn.data", "the data sets").load("moons", n=100, noise=0.1, seed=0)
+    dataset = data.load("moons", n=100, noise=0.1, seed=0)
     model = MLP(2, [16, 16, 1], activation="tanh", output="tanh", seed=0)
-    print(f"  {model!r}, {len(model.parameters())} parameters, {len(data)} points, "
+    print(f"  {model!r}, {len(model.parameters())} parameters, {len(dataset)} points, "
           "mse loss, Adam lr=0.02, 100 epochs")
-    history = fit(model, data, loss="mse", optimiser=optim.Adam(model.parameters(), lr=0.02),
+    history = fit(model, dataset, loss="mse", optimiser=optim.Adam(model.parameters(), lr=0.02),
                   epochs=100, seed=0, progress=None)
     print(f"  {_summary(history)}")
-    path = _api("save_model", "model_file", "model files")(model, out / "moons.json")
+    path = save_model(model, out / "moons.json")
     written.append((f"the trained moons MLP (try: chainrule eval {path} 0.5,0.2)", Path(path)))
     try:
-        for picture in _plots(model, data, history, str(out / "moons.png")):
+        for picture in _plots(model, dataset, history, str(out / "moons.png")):
             written.append(("decision boundary" if picture.stem == "moons" else "loss curve", picture))
     except CommandFailed as error:
         notes.append(f"plots skipped: {error}")

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TextIO
 
+import engine
 import engine.context
 from engine import Value
 from engine.context import no_grad
@@ -246,14 +247,7 @@ class _CompiledSteps:
     """One compiled loss graph per batch size, over input and target leaves we own."""
 
     def __init__(self, model: Module, loss_fn: _losses.Loss, weights: list[Value], l2: float) -> None:
-        try:
-            from engine.compile import compile as compile_graph
-        except ImportError:
-            raise NotImplementedError(
-                "fit(compile=True) needs engine.compile (the compiled replay), which this "
-                "installation does not have yet; use compile=False"
-            ) from None
-        self.compile_graph = compile_graph
+        self.compile_graph = engine.compile
         self.model, self.loss_fn, self.weights, self.l2 = model, loss_fn, weights, l2
         self.graphs: dict[int, tuple[Any, list[list[Value]], list[list[Value]], list[list[Value]]]] = {}
 

@@ -47,13 +47,13 @@ def make_mlp(sizes, seed):
 
 # A test double: tanh with a wrong local derivative (1 - out instead of 1 - out^2).
 BAD_TANH = Op(
-    "bad_tanh", "tanh?", 1, lambda m, a: m.tanh(a), lambda m, out, a: (1.0 - out,),
-    lambda i, n: "1 - {out}",
+    name="bad_tanh", symbol="tanh?", arity=1, written="tanh?({0})",
+    forward=lambda m, a: m.tanh(a), partials=lambda m, out, a: (1.0 - out,), formulas=("1 - {out}",),
 )
 # Another test double: sin whose partial is off by a factor of 2.
 BAD_SIN = Op(
-    "bad_sin", "sin?", 1, lambda m, a: m.sin(a), lambda m, out, a: (2.0 * m.cos(a),),
-    lambda i, n: "2 cos({0})",
+    name="bad_sin", symbol="sin?", arity=1, written="sin?({0})",
+    forward=lambda m, a: m.sin(a), partials=lambda m, out, a: (2.0 * m.cos(a),), formulas=("2 cos({0})",),
 )
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine import Value, no_grad
-from engine.higher import ValueMath, gradients
+from engine.autodiff import ValueMath, gradients
 from engine.ops import SECH2
 
 sech2 = lambda a: 1.0 / math.cosh(a) ** 2  # noqa: E731

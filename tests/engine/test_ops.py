@@ -125,7 +125,7 @@ def test_every_partial_has_a_formula_template(name):
 def test_formulas_read_like_the_maths():
     assert ops.MUL.formula(0, 2).format("w", "x") == "x"
     assert ops.MUL.formula(1, 2).format("w", "x") == "w"
-    assert ops.DIV.formula(1, 2).format("a", "b") == "-a/b^2"
+    assert ops.DIV.formula(1, 2).format("a", "b") == "-(a/b)/b"
     assert ops.TANH.formula(0, 1).format("z") == "1/cosh(z)^2"
     assert ops.SIGMOID.formula(0, 1).format("z") == "σ(z) * (1 - σ(z))"
     assert ops.DOT.formula(0, 4).format("w1", "w2", "x1", "x2") == "x1"

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import Value, backward_steps, explain, forward_steps, topological_order
-from engine.steps import names
+from engine.notation import names
 from tests.engine.graphs import neuron
 
 

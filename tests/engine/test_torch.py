@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine import Value
-from engine.higher import gradients
+from engine.autodiff import gradients
 from tests.conftest import require
 from tests.engine.graphs import mlp_loss
 

@@ -1,7 +1,6 @@
 """fit: learning, history, determinism, batches, progress bar, bad data, the compiled path."""
 from __future__ import annotations
 
-import importlib.util
 import io
 
 import pytest
@@ -110,10 +109,6 @@ def test_fit_is_quiet_when_not_a_terminal(capsys):
     assert captured.err == "" and captured.out == ""
 
 
-COMPILE_AVAILABLE = importlib.util.find_spec("engine.compile") is not None
-
-
-@pytest.mark.skipif(not COMPILE_AVAILABLE, reason="engine.compile is not there yet")
 @pytest.mark.parametrize("loss, labels, sizes", [
     ("mse", "pm1", [6, 1]), ("hinge", "pm1", [6, 1]), ("bce", "01", [6, 1]),
     ("cross_entropy", "class", [6, 2]), ("hinge", "class", [6, 2]),
@@ -133,20 +128,6 @@ def test_compiled_training_matches_eager_training(loss, labels, sizes):
     assert h2.loss == pytest.approx(h1.loss, rel=1e-9)
     assert h2.accuracy[-1] is not None
 
-
-def test_compile_without_the_replay_says_so(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_compile(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "engine.compile" or (name == "compile" and level and globals and globals.get("__package__") == "engine"):
-            raise ImportError("no engine.compile")
-        return real_import(name, globals, locals, fromlist, level)
-
-    monkeypatch.setattr(builtins, "__import__", no_compile)
-    with pytest.raises(NotImplementedError, match="engine.compile"):
-        fit(MLP(2, [2, 1], seed=0), data.load("xor"), epochs=1, compile=True, progress=False)
 
 
 def test_each_step_runs_with_the_cyclic_collector_paused_when_the_engine_offers_it(monkeypatch):

@@ -24,8 +24,6 @@ number, overflow) raises the same error, naming the op and its operands.
 from __future__ import annotations
 
 import math
-import sys
-import types
 from typing import Iterable
 
 import numpy as np
@@ -439,14 +437,3 @@ def _kernel(op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values:
     except (AttributeError, TypeError) as error:
         raise NotImplementedError(f"the op {op.name!r} cannot be replayed with numpy: {error}") from None
     return group
-
-
-class _CallableModule(types.ModuleType):
-    """`engine.compile` is this function, but names this module once the module has been
-    imported directly (`from engine.compile import NumpyMath`): calling it works either way."""
-
-    def __call__(self, root: Value, *, wrt: Iterable[Value] | None = None) -> Compiled:
-        return compile(root, wrt=wrt)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,4 +1,4 @@
-"""The compiled replay (`engine.compile`) against eager evaluation.
+"""The compiled replay (`engine.compile`, `engine.replay`) against eager evaluation.
 
 Compiled forward values and backward gradients must equal eager ones to 1e-12 (relative
 to the magnitude), on random graphs over every op, on MLP-shaped graphs (where dots become
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine import Value, ops
-from engine.compile import Compiled, NumpyMath, compile
+from engine.replay import Compiled, NumpyMath, compile
 from engine.ops import Op
 from engine.value import apply
 
@@ -357,14 +357,17 @@ def test_a_leaf_holding_a_non_number_is_a_type_error():
 
 
 def test_an_unknown_n_ary_op_is_refused_clearly():
-    prod = Op("prod", "Π", None, lambda m, *xs: math.prod(xs), lambda m, out, *xs: (1.0,) * len(xs), lambda i, n: "1")
+    prod = Op(name="prod", symbol="Π", arity=None, written=lambda names: f"Π({', '.join(names)})",
+              forward=lambda m, *xs: math.prod(xs), partials=lambda m, out, *xs: (1.0,) * len(xs),
+              formulas=lambda i, n: "1")
     root = apply(prod, Value(2.0), Value(3.0), Value(4.0))
     with pytest.raises(NotImplementedError, match="n-ary op 'prod'"):
         compile(root)
 
 
 def test_an_op_numpy_cannot_run_is_refused_clearly():
-    floor = Op("floor", "floor", 1, lambda m, a: float(math.floor(a)), lambda m, out, a: (0.0,), lambda i, n: "0")
+    floor = Op(name="floor", symbol="floor", arity=1, written="floor({0})",
+               forward=lambda m, a: float(math.floor(a)), partials=lambda m, out, a: (0.0,), formulas=("0",))
     root = apply(floor, Value(np.float64(2.5)))
     with pytest.raises(NotImplementedError, match="op 'floor' cannot be replayed with numpy"):
         compile(root)
@@ -376,12 +379,14 @@ def test_numpy_backend_sum_and_dot_take_sequences_or_matrices():
     assert np.array_equal(NumpyMath.dot(rows, rows), np.sum(rows * rows, axis=0))
 
 
-def test_engine_compile_is_callable_even_after_importing_the_module():
-    import engine
-    import engine.compile as module
+def test_engine_compile_is_a_function_whatever_was_imported_first():
+    import engine.replay
+    from engine import compile as public
 
+    assert callable(public) and type(public).__name__ == "function"
+    assert engine.compile is public and engine.replay.compile is compile
     x = Value(3.0)
-    for f in (engine.compile, module, compile):
+    for f in (public, compile):
         compiled = f(x * x)
         x.grad = 0.0
         compiled.backward()

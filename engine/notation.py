@@ -1,0 +1,83 @@
+"""How the engine writes things down: names, numbers, derivatives, expressions, tables.
+
+Every reader that shows a graph (the stepper, `explain`, the drawings, the page, the
+checks, the command line) takes its words from here, so they all say the same thing:
+the same display name for a node, the same digits for a number, the documents'
+notation for a derivative (dC/dz, dC/d(mul1)).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from .ops import Op, fmt_number
+from .value import Value
+
+__all__ = ["number", "names", "d", "ratio", "expression", "table"]
+
+number = fmt_number
+"""A number as every table, label and formula shows it: exact for integers, else six
+significant digits (`number(x, 12)` for more); inf and nan as Python writes them."""
+
+
+def names(order: Iterable[Value]) -> dict[Value, str]:
+    """A display name for every Value in `order`: its label, else a generated one.
+
+    Unlabelled results are named after their op and a counter (`mul1`, `tanh1`, ...),
+    skipping names that a label already uses; unlabelled leaves (constants, mostly) are
+    shown as their number.
+    """
+    order = list(order)
+    taken = {v.label for v in order if v.label}
+    counters: dict[str, int] = {}
+    result: dict[Value, str] = {}
+    for v in order:
+        if v.label:
+            result[v] = v.label
+        elif v._op is None:
+            result[v] = number(v.data)
+        else:
+            base = v._op.name
+            k = counters.get(base, 0)
+            while True:
+                k += 1
+                candidate = f"{base}{k}"
+                if candidate not in taken:
+                    break
+            counters[base] = k
+            taken.add(candidate)
+            result[v] = candidate
+    return result
+
+
+_BARE = re.compile(r"[A-Za-zα-ωΑ-Ω](_?[0-9]+)?'*")
+
+
+def d(name: str) -> str:
+    """`name` as it follows a `d` in dC/dname: bare when short (dC/dw), else dC/d(mul1)."""
+    return name if _BARE.fullmatch(name) else f"({name})"
+
+
+def ratio(top: str, bottom: str) -> str:
+    """The derivative of `top` with respect to `bottom`, e.g. `dC/da`."""
+    return f"d{d(top)}/d{d(bottom)}"
+
+
+def expression(op: Op | None, parent_names: Sequence[str]) -> str:
+    """How a node was computed, as its op writes it: `w * x`, `tanh(z)`, `s**2`; "input"
+    for a leaf."""
+    return "input" if op is None else op.write(parent_names)
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], right: Iterable[int] = ()) -> str:
+    """An aligned text table: a header, a rule, one line per row; columns in `right` are
+    right-aligned (numbers), the others left-aligned."""
+    rows = [list(header), *map(list, rows)]
+    right = set(right)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for row in rows:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
