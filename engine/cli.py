@@ -19,7 +19,7 @@ from typing import Callable, NoReturn, Sequence
 
 from .check import compare, gradcheck
 from .draw import draw, render
-from .expr import Expression, ExpressionError, free_names, parse
+from .expr import UNARY_FUNCTIONS, Expression, ExpressionError, free_names, parse
 from .notation import number
 from .player import save_html
 from .steps import explain
@@ -183,9 +183,9 @@ def _gradients_line(expression: Expression) -> str:
 
 # ---------------------------------------------------------------- the commands
 
-EXPRESSION_HELP = """\
+EXPRESSION_HELP = f"""\
 The formula uses numbers, variables, + - * / ** (constant exponent), unary minus,
-parentheses and the functions exp log tanh sigmoid relu sin cos, sum(a, b, ...),
+parentheses and the functions {' '.join(UNARY_FUNCTIONS)}, sum(a, b, ...),
 dot([w1, w2], [x1, x2]) and pow(x, 2). Give every variable a value as name=value after
 the formula (a formula that starts with '-' goes after --: chainrule step -- "-x*y" x=1 y=2)."""
 

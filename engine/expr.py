@@ -38,11 +38,11 @@ MAX_DEPTH = 100
 MAX_NODES = 1000
 """Most syntax-tree nodes in one expression."""
 
-_UNARY = tuple(
+UNARY_FUNCTIONS = tuple(
     name for name, op in ops.TABLE.items()
     if op.arity == 1 and name != "neg" and callable(getattr(Value, name, None))
 )
-FUNCTIONS: tuple[str, ...] = _UNARY + ("sum", "dot", "pow")
+FUNCTIONS: tuple[str, ...] = UNARY_FUNCTIONS + ("sum", "dot", "pow")
 """The functions an expression may call: the op table's one-input functions
 (exp log tanh sigmoid relu sin cos), `sum(a, b, ...)` (one n-ary node),
 `dot([w1, w2], [x1, x2])` (one fused node) and `pow(x, constant)`."""
@@ -369,8 +369,8 @@ def _call_children(text: str, node: ast.Call) -> list[ast.AST]:
         if isinstance(arg, ast.Starred):
             raise _error(text, arg, "unpacking (*) is not allowed in an expression")
     args = node.args
-    if name in _UNARY or name == "pow":
-        want = 1 if name in _UNARY else 2
+    if name in UNARY_FUNCTIONS or name == "pow":
+        want = 1 if name in UNARY_FUNCTIONS else 2
         if len(args) != want:
             usage = f"{name}(x)" if want == 1 else "pow(x, 2)"
             raise _error(text, node, f"{name} takes {want} argument{'s' if want > 1 else ''}, "
@@ -442,7 +442,7 @@ class _Builder:
             return _BINARY[type(node.op)](self._build(node.left), self._build(node.right))
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
         name, args = node.func.id, node.args
-        if name in _UNARY:
+        if name in UNARY_FUNCTIONS:
             return getattr(self._build(args[0]), name)()
         if name == "pow":
             return self._power(args[0], args[1], node)

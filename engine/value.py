@@ -161,29 +161,8 @@ class Value:
         return (self * math.log(base)).exp()
 
     # ---------------------------------------------------------------- functions
-    def exp(self) -> "Value":
-        return _unary(ops.EXP, self)
-
-    def log(self) -> "Value":
-        return _unary(ops.LOG, self)
-
-    def tanh(self) -> "Value":
-        return _unary(ops.TANH, self)
-
-    def sech2(self) -> "Value":
-        return _unary(ops.SECH2, self)
-
-    def sigmoid(self) -> "Value":
-        return _unary(ops.SIGMOID, self)
-
-    def relu(self) -> "Value":
-        return _unary(ops.RELU, self)
-
-    def sin(self) -> "Value":
-        return _unary(ops.SIN, self)
-
-    def cos(self) -> "Value":
-        return _unary(ops.COS, self)
+    # exp, log, tanh, sech2, sigmoid, relu, sin, cos: one method per one-input op of the
+    # table, made below the class, so an op added to the table is a method at once.
 
     @staticmethod
     def sum(values: Iterable["Value | Number"]) -> "Value":
@@ -219,6 +198,21 @@ class Value:
         v = Value(self.data, self.label)
         v.scope = self.scope
         return v
+
+
+def _method(op: Op):
+    def method(self: Value) -> Value:
+        return _unary(op, self)
+
+    method.__name__ = method.__qualname__ = op.name
+    method.__doc__ = f"{op.write(['self'])}, with d/dself = {op.formula(0, 1).format('self', out='out')}."
+    return method
+
+
+for _op in ops.TABLE.values():
+    if _op.arity == 1 and _op is not ops.NEG:  # -v is __neg__
+        setattr(Value, _op.name, _method(_op))
+del _op
 
 
 def _autodiff():

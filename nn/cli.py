@@ -31,7 +31,7 @@ from engine.cli import (
 
 from . import analytic, data, losses, optim, plot
 from .model_file import load_model, save_model
-from .module import MLP
+from .module import ACTIVATIONS, MLP
 from .train import evaluate, fit
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS"]
@@ -51,7 +51,6 @@ TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": dict(hidden=[32], activation="tanh", output="linear", loss="cross_entropy",
                    optimiser="adam", lr=0.01, epochs=10, batch_size=32, n=500),
 }
-OPTIMISERS = ("sgd", "adam")
 
 TRAIN_EXAMPLES = """\
 examples:
@@ -119,12 +118,10 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("dataset", metavar="DATASET", help=f"one of: {', '.join(TRAIN_DEFAULTS)}")
     train.add_argument("--hidden", type=_widths, metavar="N,N,...",
                        help="hidden layer widths, e.g. 16,16 (0 or '' for none)")
-    train.add_argument("--activation", choices=["tanh", "sigmoid", "relu", "linear"],
-                       help="hidden layers' activation")
-    train.add_argument("--output", choices=["tanh", "sigmoid", "relu", "linear"],
-                       help="output layer's activation")
-    train.add_argument("--loss", help="mse, sse, half, hinge, bce or cross_entropy")
-    train.add_argument("--optimiser", "--optimizer", choices=OPTIMISERS, dest="optimiser")
+    train.add_argument("--activation", choices=list(ACTIVATIONS), help="hidden layers' activation")
+    train.add_argument("--output", choices=list(ACTIVATIONS), help="output layer's activation")
+    train.add_argument("--loss", help=f"one of: {', '.join(losses.NAMES)}")
+    train.add_argument("--optimiser", "--optimizer", choices=list(optim.BY_NAME), dest="optimiser")
     train.add_argument("--lr", type=positive_float, help="learning rate")
     train.add_argument("--momentum", type=non_negative_float, default=0.0,
                        help="SGD momentum (default 0)")
@@ -206,10 +203,8 @@ def run_train(args: argparse.Namespace) -> int:
     nout = len(dataset.classes) if settings["loss"] == "cross_entropy" and dataset.classes else 1
     model = MLP(dataset.n_features, [*settings["hidden"], nout], activation=settings["activation"],
                 output=settings["output"], seed=args.seed)
-    if settings["optimiser"] == "sgd":
-        optimiser = optim.SGD(model.parameters(), lr=settings["lr"], momentum=args.momentum)
-    else:
-        optimiser = optim.Adam(model.parameters(), lr=settings["lr"])
+    extra = {"momentum": args.momentum} if settings["optimiser"] == "sgd" else {}
+    optimiser = optim.BY_NAME[settings["optimiser"]](model.parameters(), lr=settings["lr"], **extra)
     batch = settings.get("batch_size")
     print(f"training {model!r} on {args.dataset} ({len(dataset)} examples): "
           f"{settings['loss']} loss, {settings['optimiser']} lr={settings['lr']:g}, "

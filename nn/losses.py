@@ -238,6 +238,10 @@ _BY_NAME = {
 }
 
 
+NAMES: tuple[str, ...] = tuple(_BY_NAME)
+"""Every name `get` knows, short and long ("mse" and "mean_squared_error")."""
+
+
 def get(loss: "str | Loss") -> Loss:
     """A loss object from itself or its name ("mse", "hinge", "bce", "cross_entropy", ...)."""
     if isinstance(loss, Loss):

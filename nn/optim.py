@@ -12,7 +12,7 @@ from typing import Iterable
 from engine import Value
 from engine.value import as_float
 
-__all__ = ["Optimiser", "SGD", "Adam"]
+__all__ = ["Optimiser", "SGD", "Adam", "BY_NAME"]
 
 
 def _positive(x: object, what: str, allow_zero: bool = False) -> float:
@@ -117,3 +117,7 @@ class Adam(Optimiser):
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"
+
+
+BY_NAME: dict[str, type[Optimiser]] = {"sgd": SGD, "adam": Adam}
+"""The optimisers by the names the command line and the playground use."""
