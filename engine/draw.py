@@ -23,7 +23,7 @@ import graphviz
 
 from .autodiff import distances, local_partials, topological_order
 from .notation import names, number, ratio
-from .value import ARITHMETIC_ERRORS, Value
+from .value import ARITHMETIC_ERRORS, Value, as_count
 
 __all__ = [
     "draw", "render", "renderer_available", "pipe", "Drawing",
@@ -117,14 +117,11 @@ def draw(
         raise TypeError(f"draw expects a Value, got {type(root).__name__}")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"max_nodes must be a positive integer, got {max_nodes!r}")
-    if collapse_depth is not None and (
-        isinstance(collapse_depth, bool) or not isinstance(collapse_depth, int) or collapse_depth < 1
-    ):
-        raise ValueError(f"collapse_depth must be a positive integer or None, got {collapse_depth!r}")
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
-        raise ValueError(f"depth must be a non-negative integer or None, got {depth!r}")
+    as_count(max_nodes, "max_nodes")
+    if collapse_depth is not None:
+        as_count(collapse_depth, "collapse_depth (or None)")
+    if depth is not None:
+        as_count(depth, "depth (or None)", minimum=0)
 
     order = topological_order(root)
     index = {v: i for i, v in enumerate(order)}

@@ -18,7 +18,7 @@ from . import ops
 from .context import STATE
 from .ops import FloatMath, Op
 
-__all__ = ["Value", "Number", "as_float", "apply"]
+__all__ = ["Value", "Number", "as_float", "as_count", "apply"]
 
 Number = Union[int, float, numbers.Real]
 ARITHMETIC_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
@@ -41,6 +41,13 @@ def as_float(x: object, what: str = "value") -> float:
     if isinstance(x, numbers.Complex):
         raise TypeError(f"{what} must be a real number, got the complex number {x!r}")
     raise TypeError(f"{what} must be a real number, got {type(x).__name__} ({x!r:.60})")
+
+
+def as_count(n: object, what: str, minimum: int = 1) -> int:
+    """`n` as an int of at least `minimum`: sizes, depths, epochs (bool is not a count)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
+        raise ValueError(f"{what} must be an int >= {minimum}, got {n!r}")
+    return n
 
 
 def describe(v: "Value") -> str:

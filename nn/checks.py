@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from engine.value import as_count as whole
 from engine.value import as_float
 
 __all__ = ["finite", "whole"]
@@ -14,10 +15,3 @@ def finite(x: object, what: str) -> float:
     if not math.isfinite(v):
         raise ValueError(f"{what} must be finite, got {v!r}")
     return v
-
-
-def whole(n: object, what: str, minimum: int = 1) -> int:
-    """`n` as an int of at least `minimum` (bool is not a count)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
-        raise ValueError(f"{what} must be an int >= {minimum}, got {n!r}")
-    return n

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import analytic
+from .checks import whole
 from .data import Dataset
 from .train import History
 
@@ -76,8 +77,7 @@ def plot_decision_boundary(model: Any, data: Dataset, path: str | os.PathLike, *
         raise ValueError("plot_decision_boundary needs an nn.data.Dataset with 2 features")
     if getattr(model, "nin", None) != 2:
         raise ValueError(f"plot_decision_boundary needs a model with 2 inputs, got {getattr(model, 'nin', None)}")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    whole(resolution, "resolution", minimum=2)
     X = np.asarray(data.X, dtype=float)
     pad = 0.5
     xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, resolution)

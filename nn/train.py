@@ -24,6 +24,7 @@ from engine import Value
 from engine.context import no_grad
 
 from . import losses as _losses
+from .checks import whole
 from .data import Dataset
 from .module import Module
 from .optim import SGD, Optimiser
@@ -174,15 +175,13 @@ def fit(
     runs after each epoch.
     """
     loss_fn = _losses.get(loss)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    whole(epochs, "epochs", minimum=0)
     X, y = _dataset(data)
     rows, targets = _prepare(model, X, y, loss_fn)
     n = len(rows)
     if batch_size is None:
         batch_size = n
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    whole(batch_size, "batch_size (or None)")
     batch_size = min(batch_size, n)
     params = model.parameters()
     if optimiser is None:
