@@ -17,6 +17,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import Iterable
 
 import graphviz
@@ -140,15 +141,14 @@ def draw(
     if shown > max_nodes:
         raise GraphTooLargeError(_too_large(len(order), shown, max_nodes, order, collapse_depth))
 
-    label = names(order)
-    if show_grads is None:
-        show_grads = root.grad != 0.0
     marked = set(highlight)
     path_edges: set[tuple[Value, Value]] = set()
     if path_from is not None:
         on_path = _on_path(order, path_from)
         marked |= on_path
         path_edges = {(p, v) for v in on_path for p in v._parents if p in on_path}
+    plan = _Plan(order, index, names(order), visible, group_of, marked, path_from is not None,
+                 path_edges, root.grad != 0.0 if show_grads is None else show_grads)
 
     g = Drawing(name="chainrule", graph_attr={
         "rankdir": rankdir, "fontname": _FONT, "fontsize": "11", "nodesep": "0.25",
@@ -156,53 +156,80 @@ def draw(
     }, node_attr={"fontname": _FONT, "fontsize": "11"}, edge_attr={
         "fontname": _FONT, "fontsize": "9", "color": "#616161", "arrowsize": "0.7",
     })
+    boxes = _add_nodes(g, plan, clusters)
+    _add_edges(g, plan, boxes, show_partials)
+    return g
 
-    # Which cluster each drawn item sits in: a Value's scope, or a collapsed box's parent.
-    items: dict[str | None, list[tuple[str, dict]]] = {}
+
+@dataclass
+class _Plan:
+    """What one drawing shows: which Values, under which names, grouped and marked how."""
+
+    order: list[Value]
+    index: dict[Value, int]
+    label: dict[Value, str]
+    visible: set[Value]
+    group_of: dict[Value, str]  # a Value inside a collapsed scope -> that scope
+    marked: set[Value]
+    tracing: bool  # path_from was given: marked op -> result edges are drawn on the path
+    path_edges: set[tuple[Value, Value]]
+    show_grads: bool
+
+
+def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, str]:
+    """A box per shown Value and a small node per op, each in its scope's cluster; one box
+    per collapsed scope. Returns the collapsed scopes' node ids."""
+    items: dict[str | None, list[tuple[str, dict]]] = {}  # cluster -> its nodes
 
     def place(scope: str | None, node_id: str, attrs: dict) -> None:
         items.setdefault(scope if clusters else None, []).append((node_id, attrs))
 
     boxes: dict[str, str] = {}
-    for v in order:
-        if v not in visible:
+    for v in plan.order:
+        if v not in plan.visible:
             continue
-        grp = group_of.get(v)
+        grp = plan.group_of.get(v)
         if grp is not None:
             if grp not in boxes:
                 boxes[grp] = f"s{len(boxes)}"
-                count = sum(1 for u in order if group_of.get(u) == grp and u in visible)
-                parent_scope = grp.rpartition("/")[0] or None
-                place(parent_scope, boxes[grp], {
+                count = sum(1 for u in plan.order if plan.group_of.get(u) == grp and u in plan.visible)
+                place(grp.rpartition("/")[0] or None, boxes[grp], {
                     "label": _html(f"{grp}\n{count} values (collapsed)"), "shape": "box3d",
                     "style": "filled", "fillcolor": "#fff3e0",
                 })
             continue
-        i = index[v]
-        truncated = any(p not in visible for p in v._parents)
-        place(v.scope, f"v{i}", _value_attrs(f"v{i}", v, label[v], show_grads, v in marked, truncated))
+        i = plan.index[v]
+        marked = v in plan.marked
+        truncated = any(p not in plan.visible for p in v._parents)
+        place(v.scope, f"v{i}", _value_attrs(f"v{i}", v, plan.label[v], plan.show_grads, marked, truncated))
         if v._op is not None and not truncated:
             place(v.scope, f"v{i}op", {
                 "label": _html(v._op.symbol), "shape": "circle" if len(v._op.symbol) <= 2 else "ellipse",
-                "style": "filled", "fillcolor": _HIGHLIGHT if v in marked else _OP,
+                "style": "filled", "fillcolor": _HIGHLIGHT if marked else _OP,
                 "width": "0.3", "height": "0.3", "margin": "0.02", "fontsize": "10", "id": f"v{i}op",
             })
-
     _emit_clusters(g, items)
+    return boxes
 
+
+def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_partials: bool) -> None:
+    """Parent -> op -> result for every shown node (once between collapsed boxes), with
+    each edge's local derivative when `show_partials`."""
+    label, index = plan.label, plan.index
     seen_box_edges: set[tuple[str, str]] = set()
-    for v in order:
-        if v not in visible or v._op is None:
+    for v in plan.order:
+        if v not in plan.visible or v._op is None:
             continue
-        gv = group_of.get(v)
+        gv = plan.group_of.get(v)
         target = boxes[gv] if gv is not None else f"v{index[v]}op"
         if gv is None:
-            if any(p not in visible for p in v._parents):
+            if any(p not in plan.visible for p in v._parents):
                 continue
-            g.edge(f"v{index[v]}op", f"v{index[v]}", **({"color": "#e65100", "penwidth": "2"} if v in marked and path_from is not None else {}))
+            on_path = v in plan.marked and plan.tracing
+            g.edge(f"v{index[v]}op", f"v{index[v]}", **({"color": "#e65100", "penwidth": "2"} if on_path else {}))
         partials = _partials(v) if show_partials and gv is None else None
         for pos, p in enumerate(v._parents):
-            gp = group_of.get(p)
+            gp = plan.group_of.get(p)
             source = boxes[gp] if gp is not None else f"v{index[p]}"
             if gv is not None or gp is not None:
                 if source != target and (source, target) not in seen_box_edges:
@@ -210,7 +237,7 @@ def draw(
                     g.edge(source, target)
                 continue
             attrs: dict[str, str] = {}
-            if (p, v) in path_edges:
+            if (p, v) in plan.path_edges:
                 attrs.update(color="#e65100", penwidth="2")
             if partials is not None:
                 formula = v._op.formula(pos, len(v._parents)).format(
@@ -219,7 +246,6 @@ def draw(
                 shown = value if formula == value else f"{formula}\n= {value}"
                 attrs["label"] = _html(f"{ratio(label[v], label[p])} = {shown}")
             g.edge(source, target, **attrs)
-    return g
 
 
 def _name(v: Value) -> str:
