@@ -343,7 +343,6 @@ def tour(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written: list[tuple[str, Path]] = []
     notes: list[str] = []
-    ok = True
 
     _heading(1, "The documents' tanh neuron and its cost (document 001, Question 4)")
     print(f"  C = {NEURON}   with " + ", ".join(f"{k}={v:g}" for k, v in NEURON_VALUES.items()))
@@ -356,45 +355,18 @@ def tour(out: Path) -> int:
     print(explain(root))
 
     _heading(3, "Autodiff against the documents' dC/dw, dC/db and finite differences")
-    dCdw, dCdb, source = analytic.dCdw, analytic.dCdb, "nn.analytic, the documents' formulas"
-    # Inputs in the documents' argument order dCdw(w1, b1, x, y).
-    order = ("w", "b", "x", "y")
-    inputs = [expression.variables[n] for n in order]
-
-    def cost(*values):
-        given = dict(zip(order, values))
-        return expression(*[given[n] for n in expression.names])
-
-    report = compare(cost, inputs, {"w": dCdw, "b": dCdb})
-    print(report)
-    print(f"  (dC/dw and dC/db: {source})")
-    ok = ok and bool(report)
+    ok = _tour_check(expression)
 
     _heading(4, "The graph (values, gradients and each edge's local derivative)")
     root.backward()
-    picture = out / "neuron.svg"
-    if renderer_available():
-        try:
-            written.append(("the neuron's graph", render(root, picture, show_partials=True)))
-            print(f"  drew {picture}")
-        except (RuntimeError, TimeoutError) as error:
-            notes.append(f"graph not rendered: {error}")
-            print(f"  skipped: {error}")
-    else:
-        dot_path = out / "neuron.dot"
-        dot_path.write_text(draw(root, show_partials=True).source, encoding="utf-8")
-        written.append(("the neuron's graph as DOT source", dot_path))
-        message = INSTALL_HELP
-        notes.append(f"Graphviz's 'dot' was not found, so the graph was written as DOT source "
-                     f"only. {message}")
-        print(f"  Graphviz's 'dot' was not found: wrote the DOT source to {dot_path} instead. {message}")
+    _tour_graph(root, out, written, notes)
 
     _heading(5, "The step-through page")
     try:
         page = save_html(root, out / "steps.html")
         written.append(("the step-through page (open it in a browser)", Path(page)))
         print(f"  wrote {page}")
-    except (CommandFailed, RuntimeError, TimeoutError) as error:
+    except (RuntimeError, TimeoutError) as error:
         reason = str(error).split(". ")[0]
         notes.append(f"step-through page not written: {reason}")
         print(f"  skipped: {reason}")
@@ -405,8 +377,7 @@ def tour(out: Path) -> int:
     _heading(7, "Training a 2-16-16-1 MLP on two moons")
     ok = _train_moons(out, written, notes) and ok
 
-    elapsed = time.perf_counter() - started
-    _heading(None, f"Done in {elapsed:.0f} s. Files written:")
+    _heading(None, f"Done in {time.perf_counter() - started:.0f} s. Files written:")
     width = max((len(str(path)) for _, path in written), default=0)
     for what, path in written:
         print(f"  {str(path):{width}}  {what}")
@@ -417,6 +388,40 @@ def tour(out: Path) -> int:
     if not ok:
         raise CommandFailed("a check in the tour disagreed (see above)")
     return EXIT_OK
+
+
+def _tour_check(expression) -> bool:
+    """Autodiff, the documents' dCdw(w1, b1, x, y) and dCdb, and finite differences."""
+    order = ("w", "b", "x", "y")  # the documents' argument order
+    inputs = [expression.variables[n] for n in order]
+
+    def cost(*values):
+        given = dict(zip(order, values))
+        return expression(*[given[n] for n in expression.names])
+
+    report = compare(cost, inputs, {"w": analytic.dCdw, "b": analytic.dCdb})
+    print(report)
+    print("  (dC/dw and dC/db: nn.analytic, the documents' formulas)")
+    return bool(report)
+
+
+def _tour_graph(root, out: Path, written: list, notes: list) -> None:
+    """The neuron's picture, or its DOT source where Graphviz is missing."""
+    picture = out / "neuron.svg"
+    if renderer_available():
+        try:
+            written.append(("the neuron's graph", render(root, picture, show_partials=True)))
+            print(f"  drew {picture}")
+        except (RuntimeError, TimeoutError) as error:
+            notes.append(f"graph not rendered: {error}")
+            print(f"  skipped: {error}")
+        return
+    dot_path = out / "neuron.dot"
+    dot_path.write_text(draw(root, show_partials=True).source, encoding="utf-8")
+    written.append(("the neuron's graph as DOT source", dot_path))
+    notes.append(f"Graphviz's 'dot' was not found, so the graph was written as DOT source "
+                 f"only. {INSTALL_HELP}")
+    print(f"  Graphviz's 'dot' was not found: wrote the DOT source to {dot_path} instead. {INSTALL_HELP}")
 
 
 def _heading(number: int | None, title: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.draw import renderer_available
+from nn.cli import main
 from tests.conftest import require
 
 NEURON = "tanh(w*x + b)"
@@ -333,7 +334,6 @@ def test_result_is_called_f_unless_named():
 
 def test_on_a_terminal_the_error_shows_a_caret(monkeypatch, capsys):
     import engine.cli
-    from nn.cli import main
 
     monkeypatch.setattr(engine.cli, "_stderr_is_terminal", lambda: True)
     assert main(["step", "w * x + foo(b)", "w=1", "x=1", "b=1"]) == 2
@@ -344,9 +344,21 @@ def test_on_a_terminal_the_error_shows_a_caret(monkeypatch, capsys):
 
 
 def test_main_returns_the_exit_code_in_process(capsys):
-    from nn.cli import main
 
     assert main(["check", COST, *VALUES]) == 0
     assert main(["check", "relu(x)", "x=0"]) == 1
     assert main(["step", COST]) == 2
     assert "gradcheck passed" in capsys.readouterr().out
+
+
+def test_plots_without_matplotlib_are_one_clear_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    code = main(["train", "xor", "--epochs", "1", "--quiet", "--plot", str(tmp_path / "xor.png")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "matplotlib" in err and "Traceback" not in err
+    code = main(["demo", "--out", str(tmp_path / "tour")])
+    out = capsys.readouterr().out
+    assert code == 0 and "plots skipped" in out and "matplotlib" in out
