@@ -213,11 +213,18 @@ exit code 0 when autodiff agrees with finite differences (and your formulas), 1 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `graph`, `step` and `check` to a parser's subcommands."""
-    graph = subparsers.add_parser(
-        "graph", help="draw a formula's graph with its values and gradients",
-        description="Draw the graph of a formula, after a backward pass, with every value "
-                    "and gradient.\n\n" + EXPRESSION_HELP, epilog=GRAPH_EXAMPLES)
-    _expression_arguments(graph)
+    commands = {  # name: (what runs it, one line for the list, what --help says first, examples)
+        "graph": (run_graph, "draw a formula's graph with its values and gradients",
+                  "Draw the graph of a formula, after a backward pass, with every value and gradient.",
+                  GRAPH_EXAMPLES),
+        "step": (run_step, "the chain rule step by step, as a table (or a page with --html)",
+                 "Print the forward pass and every backward step of a formula: upstream gradient,\n"
+                 "local partial, their product and each running total.", STEP_EXAMPLES),
+        "check": (run_check, "compare autodiff with finite differences (and your own derivatives)",
+                  "Check every gradient of a formula against central finite differences;\n"
+                  "with --analytic, also against derivatives you worked out by hand.", CHECK_EXAMPLES),
+    }
+    graph, step, check = (_expression_command(subparsers, name, *spec) for name, spec in commands.items())
     graph.add_argument("-o", "--output", metavar="PATH",
                        help="write the picture here (.svg, .png or .pdf); without it the "
                             "DOT source is printed")
@@ -229,79 +236,55 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                        help="highlight every path from this variable to the output")
     graph.add_argument("--max-nodes", type=positive_int, default=300, metavar="N",
                        help="refuse to draw more than N nodes (default 300)")
-    graph.set_defaults(func=run_graph)
 
-    step = subparsers.add_parser(
-        "step", help="the chain rule step by step, as a table (or a page with --html)",
-        description="Print the forward pass and every backward step of a formula: upstream "
-                    "gradient,\nlocal partial, their product and each running total.\n\n"
-                    + EXPRESSION_HELP, epilog=STEP_EXAMPLES)
-    _expression_arguments(step)
     step.add_argument("--html", metavar="PATH",
                       help="also write the step-through page (one self-contained HTML file)")
-    step.set_defaults(func=run_step)
 
-    check = subparsers.add_parser(
-        "check", help="compare autodiff with finite differences (and your own derivatives)",
-        description="Check every gradient of a formula against central finite differences;\n"
-                    "with --analytic, also against derivatives you worked out by hand.\n\n"
-                    + EXPRESSION_HELP, epilog=CHECK_EXAMPLES)
-    _expression_arguments(check)
     check.add_argument("--analytic", action="append", default=[], metavar="NAME=FORMULA",
                        help="your derivative with respect to NAME, as a formula of the same "
                             "variables (repeatable)")
     check.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step (default 1e-6)")
     check.add_argument("--rtol", type=positive_float, default=1e-5, help="relative tolerance (default 1e-5)")
     check.add_argument("--atol", type=positive_float, default=1e-8, help="absolute tolerance (default 1e-8)")
-    check.set_defaults(func=run_check)
 
 
-def _expression_arguments(parser: argparse.ArgumentParser) -> None:
+def _expression_command(subparsers: argparse._SubParsersAction, name: str, run: Callable,
+                        help: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand that takes a formula and its values (graph, step, check)."""
+    parser = subparsers.add_parser(name, help=help, epilog=examples,
+                                   description=f"{description}\n\n{EXPRESSION_HELP}")
+    parser.set_defaults(func=run)
     parser.add_argument("expression", help='the formula, in quotes: "tanh(w*x + b)"')
     parser.add_argument("values", nargs="*", default=[], metavar="name=value",
                         help="the value of each variable, e.g. w=2.3 b=-1.2")
     parser.add_argument("--name", metavar="NAME",
                         help="what to call the result in tables and drawings (default f)")
+    return parser
 
 
 # Argument types shared by every command (nn/cli.py imports them too).
 
-def finite_float(text: str) -> float:
-    """An argparse type: a finite number."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(x):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
-    return x
+def _argument_type(parse: Callable[[str], float], kind: str, accept: Callable[[float], bool],
+                   wanted: str) -> Callable[[str], float]:
+    """An argparse type: `parse(text)`, else "expected {kind}"; then `accept`, else
+    "expected {wanted}"."""
+    def convert(text: str) -> float:
+        try:
+            x = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not accept(x):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text}")
+        return x
+
+    convert.__name__ = wanted
+    return convert
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number above 0."""
-    x = finite_float(text)
-    if not x > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return x
-
-
-def non_negative_float(text: str) -> float:
-    """An argparse type: a finite number, 0 or more."""
-    x = finite_float(text)
-    if x < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return x
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number, 1 or more."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return n
+finite_float = _argument_type(float, "a number", math.isfinite, "a finite number")
+positive_float = _argument_type(float, "a number", lambda x: math.isfinite(x) and x > 0, "a positive number")
+non_negative_float = _argument_type(float, "a number", lambda x: math.isfinite(x) and x >= 0, "a number >= 0")
+positive_int = _argument_type(int, "a whole number", lambda n: n >= 1, "a positive number")
 
 
 def run_graph(args: argparse.Namespace) -> int:

@@ -55,6 +55,13 @@ def describe(v: "Value") -> str:
     return f"{v.label}={v.data!r}" if v.label else repr(v.data)
 
 
+def _operator(op: Op, reflected: bool = False):
+    """Value's operator for `op`: `a op b`, or with `reflected` `b op a` (as `2 * w` calls it)."""
+    if reflected:
+        return lambda self, other: _binary(op, other, self)
+    return lambda self, other: _binary(op, self, other)
+
+
 class Value:
     """A scalar that records how it was computed, so gradients can flow back through it.
 
@@ -118,29 +125,11 @@ class Value:
     __hash__ = object.__hash__
 
     # ---------------------------------------------------------------- arithmetic
-    def __add__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.ADD, self, other)
-
-    def __radd__(self, other: Number) -> "Value":
-        return _binary(ops.ADD, other, self)
-
-    def __sub__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.SUB, self, other)
-
-    def __rsub__(self, other: Number) -> "Value":
-        return _binary(ops.SUB, other, self)
-
-    def __mul__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.MUL, self, other)
-
-    def __rmul__(self, other: Number) -> "Value":
-        return _binary(ops.MUL, other, self)
-
-    def __truediv__(self, other: "Value | Number") -> "Value":
-        return _binary(ops.DIV, self, other)
-
-    def __rtruediv__(self, other: Number) -> "Value":
-        return _binary(ops.DIV, other, self)
+    # a + b, a - b, a * b, a / b with a Value on either side (a number is lifted)
+    __add__, __radd__ = _operator(ops.ADD), _operator(ops.ADD, reflected=True)
+    __sub__, __rsub__ = _operator(ops.SUB), _operator(ops.SUB, reflected=True)
+    __mul__, __rmul__ = _operator(ops.MUL), _operator(ops.MUL, reflected=True)
+    __truediv__, __rtruediv__ = _operator(ops.DIV), _operator(ops.DIV, reflected=True)
 
     def __neg__(self) -> "Value":
         return _unary(ops.NEG, self)
