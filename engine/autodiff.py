@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from .context import STATE
+from .context import state
 from .ops import FloatMath
 from .value import ARITHMETIC_ERRORS, Value, as_float, describe
 
@@ -83,7 +83,7 @@ def start_backward(order: list[Value], seed: float) -> None:
 def _propagate(order: list[Value]) -> None:
     """The chain rule, node by node from the output: parent.grad += grad * local partial."""
     m = FloatMath
-    check = STATE.anomaly
+    check = state().anomaly
     for node in reversed(order):
         op = node._op
         if op is None:

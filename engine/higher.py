@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from .context import STATE
+from .context import state
 from .ops import FloatMath, Op
 from .value import Number, Value, apply, as_float, lift
 
@@ -195,7 +195,7 @@ def backward_graph(order: list[Value], seed: float) -> None:
 # ---------------------------------------------------------------- the functional API
 
 def _needs_graph(what: str) -> None:
-    if not STATE.grad_enabled:
+    if not state().grad_enabled:
         raise RuntimeError(f"engine.{what} needs the graph, but it was called inside no_grad()")
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 from .autodiff import check_grads_finite, start_backward, topological_order
-from .context import STATE
+from .context import state
 from .ops import FloatMath, Op, fmt_number
 from .value import ARITHMETIC_ERRORS, Value, as_float, describe
 
@@ -201,7 +201,7 @@ def _walk(order: list[Value], label: dict[Value, str], seed: float) -> Iterator[
     root = order[-1]
     start_backward(order, seed)  # exactly as backward() starts
     m = FloatMath
-    check = STATE.anomaly
+    check = state().anomaly
     arrivals: dict[Value, int] = {}
     root_name = label[root]
     index = 0

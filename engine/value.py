@@ -15,7 +15,7 @@ import numbers
 from typing import Iterable, Union
 
 from . import ops
-from .context import STATE
+from .context import state
 from .ops import FloatMath, Op
 
 __all__ = ["Value", "Number", "as_float", "apply"]
@@ -66,7 +66,7 @@ class Value:
         self._op: Op | None = None
         self._parents: tuple[Value, ...] = ()
         self.label = label
-        self.scope = STATE.scope
+        self.scope = state().scope
 
     # ---------------------------------------------------------------- reading the node
     @property
@@ -246,7 +246,7 @@ def lift(x: "Value | Number") -> Value:
     v._op = None
     v._parents = ()
     v.label = None
-    v.scope = STATE.scope
+    v.scope = state().scope
     return v
 
 
@@ -313,14 +313,15 @@ def _node(op: Op, data: float, parents: tuple[Value, ...]) -> Value:
     v = _new(Value)
     v.data = data
     v.grad = 0.0
-    if STATE.grad_enabled:
+    now = state()
+    if now.grad_enabled:
         v._op = op
         v._parents = parents
     else:
         v._op = None
         v._parents = ()
     v.label = None
-    v.scope = STATE.scope
+    v.scope = now.scope
     if data - data != 0.0:  # inf or NaN
         _non_finite(op, parents, data)
     return v
@@ -338,5 +339,5 @@ def _non_finite(op: Op, parents: tuple[Value, ...], data: float) -> None:
     finite_param = param is None or math.isfinite(param)  # v ** nan: a NaN input, not overflow
     if finite_param and all(math.isfinite(p.data) for p in parents):
         raise OverflowError(f"{op.name}({operands}) overflows to {data!r}")
-    if STATE.anomaly:
+    if state().anomaly:
         raise FloatingPointError(f"anomaly: {op.name}({operands}) produced {data!r}")
