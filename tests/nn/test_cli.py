@@ -283,6 +283,27 @@ def test_train_usage_errors(tmp_path, args, words):
     assert not list(tmp_path.iterdir())  # nothing trained, nothing written
 
 
+@pytest.mark.parametrize("option, destination, words", [
+    ("--save", "blocker/m.json", ["blocker/m.json", "blocker is not a folder"]),
+    ("--plot", "blocker/moons.png", ["blocker/moons.png", "blocker is not a folder"]),
+    ("--save", "fifo", ["fifo", "it is a FIFO", "refusing to replace it"]),
+    ("--save", "folder", ["folder", "it is a folder"]),
+    ("--plot", "folder-loss.png", ["folder-loss.png", "it is a folder"]),
+])
+def test_train_checks_where_it_writes_before_training(tmp_path, option, destination, words):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder-loss.png").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    plot = ["--plot", "folder.png"] if destination == "folder-loss.png" else [option, destination]
+    result = chainrule("train", "moons", "--points", "20", "--epochs", "1", "--quiet", *plot,
+                       cwd=tmp_path)
+    usage_error(result, *words)
+    assert "training" not in result.stdout  # refused before the run, not after it
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
 def test_eval_bad_model_files(tmp_path):
     usage_error(chainrule("eval", "missing.json", "1", cwd=tmp_path), "no such model file")
     (tmp_path / "bad.json").write_text('{"x": 1}')
