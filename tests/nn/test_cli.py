@@ -352,6 +352,17 @@ def test_result_is_called_f_unless_named():
     assert "dC/df" in out  # f is taken by a variable
 
 
+@pytest.mark.parametrize("command", ["step", "graph", "check"])
+def test_the_result_cannot_take_a_variables_name(command):
+    usage_error(chainrule(command, "x**2", "x=3", "--name", "x"),
+                "--name x", "x is a variable of the expression")
+
+
+def test_the_result_name_must_be_printable():
+    usage_error(chainrule("step", "x**2", "x=3", "--name", "C\x1b[31m"),
+                "--name", "control character U+001B")
+
+
 def test_on_a_terminal_the_error_shows_a_caret(monkeypatch, capsys):
     import engine.cli
     from nn.cli import main
