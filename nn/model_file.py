@@ -15,7 +15,7 @@ Loading checks everything before building anything; a malformed, truncated, host
 mismatched file raises `ModelFileError` (a ValueError) naming the file and the problem,
 and a model passed as `into=` is changed only when the whole file is valid. Files over
 MAX_FILE_BYTES are not read past that size and networks over MAX_PARAMETERS are refused
-before a single Value is made, so no file can take more than a few hundred MB or seconds.
+before a single Value is made, so no file takes more than about 250 MB or a few seconds.
 """
 from __future__ import annotations
 
