@@ -52,9 +52,9 @@ def _destination(path: str | os.PathLike) -> tuple[Path, os.stat_result | None]:
     real = Path(os.path.realpath(path))
     try:
         info = os.lstat(real)
-    except (FileNotFoundError, NotADirectoryError):  # a missing or impossible folder: see _folder
+    except (FileNotFoundError, NotADirectoryError):  # missing, or a file in the way: see below
         return real, None
-    except OSError as error:  # e.g. a parent that is a regular file
+    except OSError as error:  # e.g. a folder on the way that cannot be searched
         raise _oserror(error.errno, path) from None
     if stat.S_ISLNK(info.st_mode):  # realpath stops at a symlink loop
         raise _oserror(errno.ELOOP, path)
@@ -98,8 +98,8 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, encoding: str = 
     payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
     real, existing = _destination(path)
     try:
-        if _existing_folder(real, path) != real.parent:
-            real.parent.mkdir(parents=True, exist_ok=True)
+        _existing_folder(real, path)  # a file in the way is named as such
+        real.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _create_temporary(real)
     except OSError as error:
         raise _renamed(error, path) from None
