@@ -7,42 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import sys
 import threading
 
 import pytest
 
 from engine import Value, detect_anomaly, gc_paused, no_grad, scope
 from engine.context import current_scope, grad_enabled, state
-from nn import MLP, data, fit
-from nn.optim import SGD
-
-TIMEOUT = 10.0
-
-
-def run_threads(*targets) -> None:
-    """Run each target in its own thread; re-raise the first failure in the test."""
-    errors: list[BaseException] = []
-
-    def guarded(target):
-        try:
-            target()
-        except BaseException as error:  # noqa: BLE001 - handed to the test thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=guarded, args=(t,), daemon=True) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "a thread did not finish in time"
-    if errors:
-        raise errors[0]
-
-
-def wait(event: threading.Event) -> None:
-    assert event.wait(TIMEOUT), "the other thread never got there"
-
+from tests.threads import TIMEOUT, run_threads, wait
 
 # Each manager, how to read the state it sets, and the value inside and outside it.
 MANAGERS = {
@@ -105,47 +76,6 @@ def test_a_block_in_another_thread_does_not_reach_this_one(name):
         thread.join(TIMEOUT)
     assert here == outside
     assert y.parents == (x, x) and y.scope is None
-
-
-def train(model: MLP) -> list[float]:
-    moons = data.load("moons", n=40, seed=1)
-    fit(model, moons, loss="mse", optimiser=SGD(model.parameters(), lr=0.1), epochs=15,
-        progress=False)
-    return [p.data for p in model.parameters()]
-
-
-def test_training_beside_an_evaluator_in_no_grad_gives_the_same_parameters():
-    assert grad_enabled()
-    start = [p.data for p in MLP(2, [8, 1], seed=3).parameters()]
-    alone = train(MLP(2, [8, 1], seed=3))
-    assert alone != start
-    evaluations = 0
-    trained: list[list[float]] = []
-    done = threading.Event()
-
-    def evaluator():
-        nonlocal evaluations
-        watched = MLP(2, [8, 1], seed=4)
-        while not done.is_set():
-            with no_grad():
-                out = watched([0.3, -0.2])[0]
-                assert out.is_leaf  # nothing recorded here
-            evaluations += 1
-
-    def trainer():
-        try:
-            trained.append(train(MLP(2, [8, 1], seed=3)))
-        finally:
-            done.set()
-
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)  # switch threads often, so the two really interleave
-    try:
-        run_threads(evaluator, trainer)
-    finally:
-        sys.setswitchinterval(switch)
-    assert evaluations > 10
-    assert trained == [alone]  # bit for bit
 
 
 def test_scopes_in_threads_tag_only_their_own_values():
