@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 from nn import MLP, ModelFileError, load_model, save_model
@@ -272,3 +275,34 @@ def test_chainrule_eval_says_which_file_is_bad_and_exits_2(tmp_path, capsys):
     assert main(["eval", str(path), "0,0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(path) in err[0] and "unknown activation" in err[0]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=12,
+)
+PLACES = {
+    **{field: lambda spec, v, f=field: spec.__setitem__(f, v)
+       for field in ("format", "version", "nin", "sizes", "activations", "fused", "layers")},
+    "a layer": lambda spec, v: spec["layers"].__setitem__(0, v),
+    "W": lambda spec, v: spec["layers"][0].__setitem__("W", v),
+    "a row of W": lambda spec, v: spec["layers"][0]["W"].__setitem__(1, v),
+    "a weight": lambda spec, v: spec["layers"][1]["W"][0].__setitem__(0, v),
+    "b": lambda spec, v: spec["layers"][1].__setitem__("b", v),
+}
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(place=st.sampled_from(sorted(PLACES)), value=JSON)
+def test_any_json_anywhere_loads_or_is_a_model_file_error(tmp_path_factory, place, value):
+    spec = good_spec()
+    PLACES[place](spec, value)
+    path = tmp_path_factory.mktemp("fuzz") / "m.json"
+    path.write_text(json.dumps(spec))
+    try:
+        model = load_model(path)
+    except ModelFileError as error:
+        assert str(error).startswith(f"{path}: ") and len(str(error)) < 400
+    else:
+        assert all(math.isfinite(p.data) for p in model.parameters())
