@@ -20,7 +20,7 @@ import math
 from contextlib import contextmanager
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
-from .context import STATE
+from .context import state
 from .ops import FloatMath
 from . import ops
 from .value import ARITHMETIC_ERRORS, Number, Value, apply, as_float, describe, lift
@@ -157,7 +157,7 @@ def reverse_walk(order: Sequence[Value], grads: dict, m=FloatMath) -> Iterator[V
     every node anything flowed into. Under `detect_anomaly`, the first NaN or infinite
     gradient raises, naming the op that sent it.
     """
-    anomaly = STATE.anomaly
+    anomaly = state().anomaly
     zero = m.zero
     for node in reversed(order):
         if node._op is None:
@@ -298,7 +298,7 @@ def _backward_floats(order: list[Value], seed: float) -> None:
     for v in order:
         v.grad = 0.0
     order[-1].grad = seed
-    anomaly = STATE.anomaly
+    anomaly = state().anomaly
     for node in reversed(order):
         op = node._op
         if op is None:

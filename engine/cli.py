@@ -23,7 +23,7 @@ from .expr import UNARY_FUNCTIONS, Expression, ExpressionError, free_names, pars
 from .notation import number
 from .player import save_html
 from .steps import explain
-from .value import ARITHMETIC_ERRORS
+from .value import ARITHMETIC_ERRORS, check_label
 
 __all__ = [
     "add_commands", "Parser", "UsageError", "CommandFailed", "run_command",
@@ -158,6 +158,14 @@ def build(text: str, assignments: Sequence[str], name: str | None = None) -> Exp
         listed = ", ".join(wanted) if wanted else "none"
         raise UsageError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in "
                          f"the expression (its variables: {listed})")
+    if name is not None:
+        try:
+            check_label(name)
+        except ValueError as error:
+            raise UsageError(f"--name: {error}") from None
+        if name in wanted:
+            raise UsageError(f"--name {name}: {name} is a variable of the expression; give the "
+                             "result a name of its own")
     expression = parse(text, values)
     if name is None:  # "df/dw" reads better than "d(pow1)/dw"
         name = next(n for n in ("f", "C", "out", "result") if n not in expression.variables)

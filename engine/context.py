@@ -1,4 +1,4 @@
-"""The engine's only mutable global state, each piece behind a documented context manager.
+"""The engine's context state, each piece behind a documented context manager.
 
 - `no_grad()`: results are plain numbers in Value clothing: no parents, no op, no graph.
   Use it for evaluation and for parameter updates.
@@ -8,38 +8,72 @@
   and its operands. Off by default because it costs a check per op.
 - `gc_paused()`: Python's cyclic garbage collector stays off inside (speed, see below).
 
-The state is per thread only in the sense that Python's GIL makes each switch atomic; the
-managers restore the previous state on exit, also when an exception passes through.
+`no_grad`, `scope` and `detect_anomaly` are per thread and per asyncio task (like
+PyTorch's grad mode): an evaluator in `no_grad` never switches recording off in the
+thread that trains. The state lives in one `contextvars.ContextVar` holding a small
+immutable `State`; each manager sets a new one and resets its own token on exit, also
+when an exception passes through. A new thread starts from the defaults (recording on,
+no scope, no anomaly checks), whatever the thread that started it was doing; an asyncio
+task starts from a copy of its creator's state. `gc_paused` is the exception: the
+collector is one per process (see there).
 """
 from __future__ import annotations
 
 import gc
+import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Iterator
 
-__all__ = ["no_grad", "scope", "detect_anomaly", "gc_paused", "grad_enabled", "current_scope"]
+__all__ = [
+    "State", "state", "no_grad", "scope", "detect_anomaly", "gc_paused", "grad_enabled",
+    "current_scope",
+]
 
 
-class _State:
+class State:
+    """What ops read when they make a Value: record the graph? which scope? check anomalies?
+
+    Immutable: a context manager installs a new State and never changes one in place, so
+    a State read once stays true for the whole op that read it.
+    """
+
     __slots__ = ("grad_enabled", "scope", "anomaly")
 
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.scope: str | None = None
-        self.anomaly = False
+    def __init__(self, grad_enabled: bool, scope: str | None, anomaly: bool) -> None:
+        set_field = object.__setattr__
+        set_field(self, "grad_enabled", grad_enabled)
+        set_field(self, "scope", scope)
+        set_field(self, "anomaly", anomaly)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a context State is immutable; use no_grad, scope or detect_anomaly")
+
+    def __repr__(self) -> str:
+        return f"State(grad_enabled={self.grad_enabled}, scope={self.scope!r}, anomaly={self.anomaly})"
 
 
-STATE = _State()
+_STATE: ContextVar[State] = ContextVar("chainrule_state", default=State(True, None, False))
+
+state = _STATE.get
+"""The State of the running thread or task (one C call: the hot path reads it once per Value)."""
+
+
+@contextmanager
+def _installed(new: State) -> Iterator[State]:
+    token = _STATE.set(new)
+    try:
+        yield new
+    finally:
+        _STATE.reset(token)
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Compute without recording a graph (evaluation, optimiser steps)."""
-    previous, STATE.grad_enabled = STATE.grad_enabled, False
-    try:
+    now = state()
+    with _installed(State(False, now.scope, now.anomaly)):
         yield
-    finally:
-        STATE.grad_enabled = previous
 
 
 @contextmanager
@@ -47,22 +81,23 @@ def scope(name: str) -> Iterator[str]:
     """Tag every Value made inside with `name`, nested under any enclosing scope."""
     if not isinstance(name, str) or not name or "/" in name:
         raise ValueError(f"a scope name must be a non-empty string without '/', got {name!r}")
-    previous = STATE.scope
-    STATE.scope = name if previous is None else f"{previous}/{name}"
-    try:
-        yield STATE.scope
-    finally:
-        STATE.scope = previous
+    now = state()
+    where = name if now.scope is None else f"{now.scope}/{name}"
+    with _installed(State(now.grad_enabled, where, now.anomaly)):
+        yield where
 
 
 @contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Raise at the first op (forward or backward) that produces NaN or infinity."""
-    previous, STATE.anomaly = STATE.anomaly, True
-    try:
+    now = state()
+    with _installed(State(now.grad_enabled, now.scope, True)):
         yield
-    finally:
-        STATE.anomaly = previous
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # gc_paused blocks open in the whole process
+_gc_was_enabled = False  # the collector's state when the first of them opened
 
 
 @contextmanager
@@ -76,22 +111,32 @@ def gc_paused() -> Iterator[None]:
     thousands of nodes, rescans the ones still alive: half the time of a training step
     goes there. Cycles made elsewhere inside the block are collected after it, as usual.
     Drop the step's graph inside the block: a graph still alive at the exit is scanned
-    once more by the collector's next run. Nests; restores the previous state on exit.
+    once more by the collector's next run.
+
+    The collector is one per process, so this is the one piece of state shared by all
+    threads: blocks are counted under a lock and the collector comes back (if it was on
+    when the first block opened) only when the last open block, in any thread, exits.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def grad_enabled() -> bool:
     """Whether ops record the graph right now (False inside `no_grad`)."""
-    return STATE.grad_enabled
+    return state().grad_enabled
 
 
 def current_scope() -> str | None:
     """The scope new Values are tagged with, or None outside any scope."""
-    return STATE.scope
+    return state().scope

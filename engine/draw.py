@@ -23,6 +23,7 @@ from typing import Iterable
 import graphviz
 
 from .autodiff import distances, local_partials, topological_order
+from .files import write_atomic
 from .notation import names, number, ratio
 from .value import ARITHMETIC_ERRORS, Value, as_count
 
@@ -403,6 +404,4 @@ def render(root: Value, path: str | os.PathLike, *, timeout: float = 120.0, **dr
     if fmt is None:
         raise ValueError(f"cannot tell the format of {str(path)!r}: end the name in .svg, .png or .pdf")
     data = pipe(draw(root, **draw_options).source, fmt, timeout=timeout)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    return write_atomic(path, data)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from .autodiff import gradients
-from .context import STATE
+from .context import state
 from .value import Number, Value, as_float, lift
 
 __all__ = ["grad", "jacobian", "hessian"]
@@ -22,7 +22,7 @@ __all__ = ["grad", "jacobian", "hessian"]
 # ---------------------------------------------------------------- the functional API
 
 def _needs_graph(what: str) -> None:
-    if not STATE.grad_enabled:
+    if not state().grad_enabled:
         raise RuntimeError(f"engine.{what} needs the graph, but it was called inside no_grad()")
 
 

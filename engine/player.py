@@ -17,6 +17,7 @@ import re
 
 from .autodiff import fresh_grads, topological_order
 from .draw import draw, pipe
+from .files import write_atomic
 from .notation import expression, names, number, ratio
 from .steps import backward_steps, forward_steps
 from .value import Value, as_float
@@ -115,9 +116,7 @@ def save_html(
         css=_CSS,
         js=_JS,
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_atomic(path, page)
 
 
 def _svg(root: Value, order: list[Value], all_frames: list[dict], rankdir: str, max_nodes: int,

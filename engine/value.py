@@ -12,13 +12,14 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
+import unicodedata
 from typing import Iterable, Union
 
 from . import ops
-from .context import STATE
+from .context import state
 from .ops import FloatMath, Op
 
-__all__ = ["Value", "Number", "as_float", "as_count", "apply"]
+__all__ = ["Value", "Number", "as_float", "as_count", "check_label", "apply"]
 
 Number = Union[int, float, numbers.Real]
 ARITHMETIC_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
@@ -35,9 +36,12 @@ def as_float(x: object, what: str = "value") -> float:
         raise TypeError(f"{what} must be a real number, got a bool ({x!r})")
     if isinstance(x, (numbers.Real, decimal.Decimal)):
         try:
-            return float(x)
+            result = float(x)
         except OverflowError:
-            raise OverflowError(f"{what} {x!r} is too large for a float") from None
+            result = math.inf
+        if result in (math.inf, -math.inf) and abs(x) != math.inf:  # Decimal, longdouble: no error
+            raise OverflowError(f"{what} {_brief(x)} is too large for a float (at most about 1.8e308)")
+        return result
     if isinstance(x, numbers.Complex):
         raise TypeError(f"{what} must be a real number, got the complex number {x!r}")
     raise TypeError(f"{what} must be a real number, got {type(x).__name__} ({x!r:.60})")
@@ -48,6 +52,35 @@ def as_count(n: object, what: str, minimum: int = 1) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
         raise ValueError(f"{what} must be an int >= {minimum}, got {n!r}")
     return n
+
+
+def _brief(x: object) -> str:
+    """repr(x) for an error message, at most 40 characters; an int too long to print
+    (Python refuses past 4,300 digits) by its size."""
+    if isinstance(x, int) and x.bit_length() > 128:
+        return f"~{'-' if x < 0 else ''}10**{round(math.log10(abs(x)))}"
+    try:
+        text = repr(x)
+    except ValueError:  # e.g. a Fraction of such ints
+        return f"a {type(x).__name__} too long to print"
+    return text if len(text) <= 40 else f"{text[:36]}...{text[-1]}"
+
+
+def check_label(label: object) -> str | None:
+    """`label` if it can name a Value: None or a string without control characters, lone
+    surrogates or the noncharacters U+FFFE/U+FFFF (they break the stepper's tables,
+    terminals and Graphviz's XML). Anything else is refused at once, naming the character."""
+    if label is None or (type(label) is str and label.isprintable()):
+        return label
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {type(label).__name__}")
+    for ch in label:
+        kind = unicodedata.category(ch)
+        if kind in ("Cc", "Cs") or ch in "\ufffe\uffff":
+            what = {"Cc": "the control character", "Cs": "a lone surrogate"}.get(kind, "the noncharacter")
+            raise ValueError(f"label {_brief(label)} contains {what} U+{ord(ch):04X}; "
+                             "a label must be printable text")
+    return label
 
 
 def describe(v: "Value") -> str:
@@ -73,14 +106,13 @@ class Value:
     __slots__ = ("data", "grad", "_op", "_parents", "label", "scope")
 
     def __init__(self, data: Number, label: str | None = None) -> None:
-        if label is not None and not isinstance(label, str):
-            raise TypeError(f"label must be a string, got {type(label).__name__}")
+        check_label(label)
         self.data = as_float(data, f"Value({label})" if label else "Value")
         self.grad = 0.0
         self._op: Op | None = None
         self._parents: tuple[Value, ...] = ()
         self.label = label
-        self.scope = STATE.scope
+        self.scope = state().scope
 
     # ---------------------------------------------------------------- reading the node
     @property
@@ -233,7 +265,7 @@ def lift(x: "Value | Number") -> Value:
     v._op = None
     v._parents = ()
     v.label = None
-    v.scope = STATE.scope
+    v.scope = state().scope
     return v
 
 
@@ -300,14 +332,15 @@ def _node(op: Op, data: float, parents: tuple[Value, ...]) -> Value:
     v = _new(Value)
     v.data = data
     v.grad = 0.0
-    if STATE.grad_enabled:
+    now = state()
+    if now.grad_enabled:
         v._op = op
         v._parents = parents
     else:
         v._op = None
         v._parents = ()
     v.label = None
-    v.scope = STATE.scope
+    v.scope = now.scope
     if data - data != 0.0:  # inf or NaN
         _non_finite(op, parents, data)
     return v
@@ -325,5 +358,5 @@ def _non_finite(op: Op, parents: tuple[Value, ...], data: float) -> None:
     finite_param = param is None or math.isfinite(param)  # v ** nan: a NaN input, not overflow
     if finite_param and all(math.isfinite(p.data) for p in parents):
         raise OverflowError(f"{op.name}({operands}) overflows to {data!r}")
-    if STATE.anomaly:
+    if state().anomaly:
         raise FloatingPointError(f"anomaly: {op.name}({operands}) produced {data!r}")

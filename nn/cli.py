@@ -28,6 +28,7 @@ from engine.cli import (
     EXIT_OK, CommandFailed, Parser, UsageError, add_commands, non_negative_float,
     positive_float, positive_int, run_command,
 )
+from engine.files import check_writable
 
 from . import analytic, data, losses, optim, plot
 from .model_file import load_model, save_model
@@ -194,12 +195,12 @@ def _load_data(name: str, settings: dict[str, Any], args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> int:
     settings = _settings(args)
     losses.get(settings["loss"])  # an unknown loss fails now
-    if args.plot and Path(args.plot).suffix.lower() != ".png":  # not after training
-        raise UsageError(f"--plot writes PNG files: end the name in .png, got {args.plot!r}")
-    for path in filter(None, (args.save, args.plot)):
-        if Path(path).is_dir():
-            raise UsageError(f"{path} is a folder; give a file name")
     dataset = _load_data(args.dataset, settings, args)
+    destinations = [args.save] if args.save else []  # checked now, not after training
+    if args.plot:
+        destinations += _plot_paths(args.plot, dataset)
+    for path in destinations:
+        check_writable(path)
     nout = len(dataset.classes) if settings["loss"] == "cross_entropy" and dataset.classes else 1
     model = MLP(dataset.n_features, [*settings["hidden"], nout], activation=settings["activation"],
                 output=settings["output"], seed=args.seed)
@@ -214,8 +215,7 @@ def run_train(args: argparse.Namespace) -> int:
                   progress=False if args.quiet else None, compile=args.compile, l2=args.l2)
     print(_summary(history))
     if args.save:
-        path = _writable(args.save)
-        saved = save_model(model, path)
+        saved = save_model(model, args.save)
         print(f"wrote {saved}")
     if args.plot:
         for path in _plots(model, dataset, history, args.plot):
@@ -232,31 +232,27 @@ def _summary(history) -> str:
     return line
 
 
-def _writable(path: str) -> Path:
+def _plot_paths(path: str, dataset) -> list[Path]:
+    """Where --plot PATH writes: the decision boundary at PATH itself (2-D inputs only)
+    and the loss curve at PATH-loss.png (at PATH for other inputs)."""
     target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{path} is a folder; give a file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return target
+    if target.suffix.lower() != ".png":
+        raise UsageError(f"--plot writes PNG files: end the name in .png, got {path!r}")
+    if dataset.n_features != 2:
+        return [target]
+    return [target, target.with_name(f"{target.stem}-loss.png")]
 
 
 def _plots(model, dataset, history, path: str) -> list[Path]:
-    """The loss curve at PATH-loss.png and, for 2-D inputs, the boundary at PATH itself."""
-    target = _writable(path)
-    if target.suffix.lower() != ".png":
-        raise UsageError(f"--plot writes PNG files: end the name in .png, got {path!r}")
-    written = []
-    loss_path = target
+    """The plots of --plot PATH (see `_plot_paths`); returns the files written."""
+    paths = _plot_paths(path, dataset)
     try:  # matplotlib is an optional extra: imported by the first figure
-        if dataset.n_features == 2:
-            plot.plot_decision_boundary(model, dataset, target)
-            written.append(target)
-            loss_path = target.with_name(f"{target.stem}-loss.png")
-        plot.plot_history(history, loss_path)
+        if len(paths) == 2:
+            plot.plot_decision_boundary(model, dataset, paths[0])
+        plot.plot_history(history, paths[-1])
     except ImportError as error:
         raise CommandFailed(str(error)) from None
-    written.append(loss_path)
-    return written
+    return paths
 
 
 # ---------------------------------------------------------------- eval

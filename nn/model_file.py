@@ -7,28 +7,39 @@ The format (version 1):
      "layers": [{"W": [[...], ...], "b": [...]}, ...]}
 
 Numbers are written with `repr` precision, so a loaded model computes exactly what the
-saved one did. Saving writes a temporary file next to the target and renames it over
-the target only when it is complete, so a crash never leaves a half-written file.
-Loading checks everything before building anything; a malformed, truncated or
-mismatched file raises `ModelFileError` (a ValueError) naming the problem, and a model
-passed as `into=` is changed only when the whole file is valid.
+saved one did. Saving goes through `engine.files.write_atomic`: a crash never leaves a
+half-written file, and the file behaves like one written with open() (umask, mode,
+symlinks; folders, devices and FIFOs are refused).
+
+Loading checks everything before building anything; a malformed, truncated, hostile or
+mismatched file raises `ModelFileError` (a ValueError) naming the file and the problem,
+and a model passed as `into=` is changed only when the whole file is valid. Files over
+MAX_FILE_BYTES are not read past that size and networks over MAX_PARAMETERS are refused
+before a single Value is made, so no file takes more than about 250 MB or a few seconds.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
+import reprlib
 from pathlib import Path
 from typing import Any
 
+from engine.files import write_atomic
+
 from .module import ACTIVATIONS, MLP
 
-__all__ = ["FORMAT", "VERSION", "ModelFileError", "save_model", "load_model", "to_dict", "from_dict"]
+__all__ = [
+    "FORMAT", "VERSION", "MAX_FILE_BYTES", "MAX_PARAMETERS", "ModelFileError", "save_model",
+    "load_model", "to_dict", "from_dict",
+]
 
 FORMAT = "chainrule-mlp"
 VERSION = 1
+MAX_PARAMETERS = 250_000  # a 784-256-10 MNIST network has 203,530
+MAX_FILE_BYTES = 8 * 2**20  # an honest file takes 27-30 bytes a parameter
+MAX_DIGITS = 309  # an integer with more digits is beyond every finite float
 
 
 class ModelFileError(ValueError):
@@ -53,26 +64,18 @@ def to_dict(model: MLP) -> dict[str, Any]:
 
 
 def save_model(model: MLP, path: str | os.PathLike) -> Path:
-    """Write `model` to `path` as JSON, atomically (temporary file, fsync, rename)."""
-    text = json.dumps(to_dict(model), indent=1, allow_nan=False) + "\n"
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
+    """Write `model` to `path` as JSON, atomically (see `engine.files.write_atomic`)."""
+    return write_atomic(path, json.dumps(to_dict(model), indent=1, allow_nan=False) + "\n")
 
 
 def _fail(path: object, message: str) -> ModelFileError:
     return ModelFileError(f"{path}: {message}")
+
+
+_SHORT = reprlib.Repr()  # error messages quote a few items, levels and characters of any value
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 2, 4, 4
+_SHORT.maxstring = _SHORT.maxlong = _SHORT.maxother = 40
+_brief = _SHORT.repr
 
 
 def _is_int(x: object) -> bool:
@@ -85,10 +88,22 @@ def _numbers(values: object, count: int, where: str, path: object) -> list[float
         raise _fail(path, f"{where} should be a list of {count} numbers, got {got}")
     out = []
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise _fail(path, f"{where} contains {v!r}, not a finite number")
-        out.append(float(v))
+        number = _finite(v)
+        if number is None:
+            raise _fail(path, f"{where} contains {_brief(v)}, not a finite number")
+        out.append(number)
     return out
+
+
+def _finite(v: object) -> float | None:
+    """`v` as a float if it is a finite number (not a bool, not beyond the floats), else None."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        number = float(v)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def from_dict(spec: object, path: object = "model") -> list[tuple[list[list[float]], list[float], str]]:
@@ -96,25 +111,30 @@ def from_dict(spec: object, path: object = "model") -> list[tuple[list[list[floa
     if not isinstance(spec, dict):
         raise _fail(path, f"not a chainrule model file (the top level is a {type(spec).__name__}, not an object)")
     if spec.get("format") != FORMAT:
-        raise _fail(path, f"not a chainrule model file (format is {spec.get('format')!r}, expected {FORMAT!r})")
+        raise _fail(path, f"not a chainrule model file (format is {_brief(spec.get('format'))}, expected {FORMAT!r})")
     version = spec.get("version")
     if not _is_int(version) or version < 1:
-        raise _fail(path, f"bad format version {version!r}")
+        raise _fail(path, f"bad format version {_brief(version)}")
     if version > VERSION:
-        raise _fail(path, f"format version {version} is newer than this chainrule reads ({VERSION}); upgrade chainrule")
+        raise _fail(path, f"format version {_brief(version)} is newer than this chainrule reads ({VERSION}); upgrade chainrule")
     missing = [k for k in ("nin", "sizes", "activations", "layers") if k not in spec]
     if missing:
         raise _fail(path, f"missing field(s): {', '.join(missing)}")
     nin, sizes, activations, layers = spec["nin"], spec["sizes"], spec["activations"], spec["layers"]
     if not _is_int(nin) or nin < 1:
-        raise _fail(path, f"nin must be a positive int, got {nin!r}")
+        raise _fail(path, f"nin must be a positive int, got {_brief(nin)}")
     if not isinstance(sizes, list) or not sizes or not all(_is_int(s) and s >= 1 for s in sizes):
-        raise _fail(path, f"sizes must be a non-empty list of positive ints, got {sizes!r:.80}")
+        raise _fail(path, f"sizes must be a non-empty list of positive ints, got {_brief(sizes)}")
+    parameters = sum((width + 1) * size for width, size in zip([nin, *sizes], sizes))
+    if parameters > MAX_PARAMETERS:
+        shown = f"{parameters:,}" if parameters < 10**18 else _brief(parameters)
+        raise _fail(path, f"the network would have {shown} parameters, more than the "
+                          f"{MAX_PARAMETERS:,} a model file may hold")
     if not isinstance(activations, list) or len(activations) != len(sizes):
-        raise _fail(path, f"activations must list one name per layer ({len(sizes)}), got {activations!r:.80}")
+        raise _fail(path, f"activations must list one name per layer ({len(sizes)}), got {_brief(activations)}")
     for a in activations:
-        if a not in ACTIVATIONS:
-            raise _fail(path, f"unknown activation {a!r}; known: {', '.join(ACTIVATIONS)}")
+        if not isinstance(a, str) or a not in ACTIVATIONS:
+            raise _fail(path, f"unknown activation {_brief(a)}; known: {', '.join(ACTIVATIONS)}")
     if not isinstance(layers, list) or len(layers) != len(sizes):
         got = len(layers) if isinstance(layers, list) else type(layers).__name__
         raise _fail(path, f"sizes lists {len(sizes)} layers but the file holds {got}")
@@ -137,20 +157,27 @@ def from_dict(spec: object, path: object = "model") -> list[tuple[list[list[floa
 def load_model(path: str | os.PathLike, into: MLP | None = None) -> MLP:
     """Read a model file. With `into`, copy the weights into that model (whose sizes and
     activations must match) instead of building a new one; it is untouched on any error."""
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_FILE_BYTES + 1)  # never more, whatever the file (or device) holds
+    if len(raw) > MAX_FILE_BYTES:
+        raise _fail(path, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB, the most a model "
+                          f"file may be (it holds at most {MAX_PARAMETERS:,} parameters)")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise _fail(path, "not a chainrule model file (not UTF-8 text)") from None
     if not text.strip():
         raise _fail(path, "the file is empty")
     try:
-        spec = json.loads(text)
+        spec = json.loads(text, parse_int=lambda digits: _integer(digits, path))
     except json.JSONDecodeError as error:
         raise _fail(path, f"not valid JSON (truncated or corrupted?): {error}") from None
+    except RecursionError:
+        raise _fail(path, "not a chainrule model file (lists or objects nested too deeply)") from None
     triples = from_dict(spec, path)
     fused = spec.get("fused", True)
     if not isinstance(fused, bool):
-        raise _fail(path, f"fused must be true or false, got {fused!r}")
+        raise _fail(path, f"fused must be true or false, got {_brief(fused)}")
     if into is None:
         return MLP.from_weights(triples, fused=fused)
     if not isinstance(into, MLP):
@@ -168,3 +195,12 @@ def load_model(path: str | os.PathLike, into: MLP | None = None) -> MLP:
                 w.data = v
             neuron.b.data = bi
     return into
+
+
+def _integer(digits: str, path: object) -> int:
+    """json's reader for integers, refusing one too long to be a weight or a size (Python
+    would also refuse to read one of over 4,300 digits, with a ValueError of its own)."""
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise _fail(path, f"a number of {len(digits.lstrip('-')):,} digits is too large "
+                          "(not a finite float)")
+    return int(digits)

@@ -1,14 +1,17 @@
 """Figures with matplotlib (the optional extra "plot"): the loss curve and the decision
-boundary, saved to files (.png, .svg, .pdf).
+boundary, saved to files (.png, .svg, .pdf), atomically (`engine.files.write_atomic`).
 
 Figures are drawn on matplotlib's Agg canvas directly, without pyplot, so using them
 never changes the backend of the program that imports this module.
 """
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
+
+from engine.files import write_atomic
 
 from . import analytic
 from .checks import whole
@@ -32,10 +35,10 @@ def _figure(size: tuple[float, float]) -> Any:
 
 
 def _save(fig: Any, path: str | os.PathLike) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=110, bbox_inches="tight")
-    return target
+    """Render to memory in the format the name ends in (PNG if none), then write atomically."""
+    picture = io.BytesIO()
+    fig.savefig(picture, format=Path(path).suffix[1:].lower() or None, dpi=110, bbox_inches="tight")
+    return write_atomic(path, picture.getvalue())
 
 
 def plot_history(history: History, path: str | os.PathLike, *, title: str = "training") -> Path:

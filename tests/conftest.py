@@ -21,3 +21,21 @@ def require(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{message} (CI=true: required here)", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Writes to regular files stop half way with ENOSPC, as on a full disk (pipes, such
+    as the one to Graphviz, still work)."""
+    import errno
+    import stat
+
+    real_write = os.write
+
+    def write(fd, data):
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return real_write(fd, data)
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", write)

@@ -284,6 +284,27 @@ def test_train_usage_errors(tmp_path, args, words):
     assert not list(tmp_path.iterdir())  # nothing trained, nothing written
 
 
+@pytest.mark.parametrize("option, destination, words", [
+    ("--save", "blocker/m.json", ["blocker/m.json", "blocker is not a folder"]),
+    ("--plot", "blocker/moons.png", ["blocker/moons.png", "blocker is not a folder"]),
+    ("--save", "fifo", ["fifo", "it is a FIFO", "refusing to replace it"]),
+    ("--save", "folder", ["folder", "it is a folder"]),
+    ("--plot", "folder-loss.png", ["folder-loss.png", "it is a folder"]),
+])
+def test_train_checks_where_it_writes_before_training(tmp_path, option, destination, words):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder-loss.png").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    plot = ["--plot", "folder.png"] if destination == "folder-loss.png" else [option, destination]
+    result = chainrule("train", "moons", "--points", "20", "--epochs", "1", "--quiet", *plot,
+                       cwd=tmp_path)
+    usage_error(result, *words)
+    assert "training" not in result.stdout  # refused before the run, not after it
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
 def test_eval_bad_model_files(tmp_path):
     usage_error(chainrule("eval", "missing.json", "1", cwd=tmp_path), "no such model file")
     (tmp_path / "bad.json").write_text('{"x": 1}')
@@ -330,6 +351,17 @@ def test_result_is_called_f_unless_named():
     assert "df/dx" in out and "6" in out
     out = ok(chainrule("step", "f*f", "f=3"))
     assert "dC/df" in out  # f is taken by a variable
+
+
+@pytest.mark.parametrize("command", ["step", "graph", "check"])
+def test_the_result_cannot_take_a_variables_name(command):
+    usage_error(chainrule(command, "x**2", "x=3", "--name", "x"),
+                "--name x", "x is a variable of the expression")
+
+
+def test_the_result_name_must_be_printable():
+    usage_error(chainrule("step", "x**2", "x=3", "--name", "C\x1b[31m"),
+                "--name", "control character U+001B")
 
 
 def test_on_a_terminal_the_error_shows_a_caret(monkeypatch, capsys):

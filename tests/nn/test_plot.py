@@ -60,3 +60,24 @@ def test_plotting_does_not_switch_the_pyplot_backend(tmp_path):
     before = matplotlib.get_backend()
     plot_history(History(loss=[1.0, 0.5], accuracy=[None, None]), tmp_path / "l.png")
     assert matplotlib.get_backend() == before
+
+
+def test_a_full_disk_leaves_the_old_figures_intact(tmp_path, full_disk):
+    from nn.plot import plot_decision_boundary, plot_history
+
+    moons = data.load("moons", n=20, seed=0)
+    for name, plot in (("loss.png", lambda p: plot_history(History(loss=[1.0, 0.5]), p)),
+                       ("moons.png", lambda p: plot_decision_boundary(MLP(2, [1], seed=0), moons, p))):
+        path = tmp_path / name
+        path.write_bytes(b"the old figure")
+        with pytest.raises(OSError, match="No space left"):
+            plot(path)
+        assert path.read_bytes() == b"the old figure"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "moons.png"]
+
+
+def test_a_name_without_an_ending_gets_a_png_under_that_very_name(tmp_path):
+    from nn.plot import plot_history
+
+    path = plot_history(History(loss=[1.0, 0.5]), tmp_path / "loss")
+    assert path == tmp_path / "loss" and path.read_bytes().startswith(PNG)

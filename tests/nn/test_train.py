@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import io
+import sys
+import threading
 
 import pytest
 
 import nn
+from engine import no_grad
+from engine.context import grad_enabled
 from nn import MLP, data, fit, optim
 from nn.train import ProgressBar
+from tests.threads import run_threads
 
 
 def test_fit_learns_xor_and_returns_a_history():
@@ -145,3 +150,46 @@ def test_each_step_runs_with_the_cyclic_collector_paused_when_the_engine_offers_
     monkeypatch.setattr(engine.context, "gc_paused", counting, raising=False)
     fit(MLP(2, [2, 1], seed=0), data.load("xor"), epochs=3, batch_size=2, progress=False)
     assert len(steps) == 3 * 2
+
+
+# ---------------------------------------------------------------- beside other threads
+
+def _train_moons(model: MLP) -> list[float]:
+    moons = data.load("moons", n=40, seed=1)
+    fit(model, moons, loss="mse", optimiser=optim.SGD(model.parameters(), lr=0.1), epochs=15,
+        progress=False)
+    return [p.data for p in model.parameters()]
+
+
+def test_training_beside_an_evaluator_in_no_grad_gives_the_same_parameters():
+    """no_grad is per thread: an evaluator never switches recording off in the trainer."""
+    assert grad_enabled()
+    start = [p.data for p in MLP(2, [8, 1], seed=3).parameters()]
+    alone = _train_moons(MLP(2, [8, 1], seed=3))
+    assert alone != start
+    evaluations = 0
+    trained: list[list[float]] = []
+    done = threading.Event()
+
+    def evaluator():
+        nonlocal evaluations
+        watched = MLP(2, [8, 1], seed=4)
+        while not done.is_set():
+            with no_grad():
+                assert watched([0.3, -0.2])[0].is_leaf  # nothing recorded here
+            evaluations += 1
+
+    def trainer():
+        try:
+            trained.append(_train_moons(MLP(2, [8, 1], seed=3)))
+        finally:
+            done.set()
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, so the two really interleave
+    try:
+        run_threads(evaluator, trainer)
+    finally:
+        sys.setswitchinterval(switch)
+    assert evaluations > 10
+    assert trained == [alone]  # bit for bit
