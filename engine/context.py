@@ -26,8 +26,7 @@ from contextvars import ContextVar
 from typing import Iterator
 
 __all__ = [
-    "State", "state", "no_grad", "scope", "detect_anomaly", "gc_paused", "grad_enabled",
-    "current_scope",
+    "State", "state", "no_grad", "scope", "detect_anomaly", "gc_paused",
 ]
 
 
@@ -130,13 +129,3 @@ def gc_paused() -> Iterator[None]:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
                 gc.enable()
-
-
-def grad_enabled() -> bool:
-    """Whether ops record the graph right now (False inside `no_grad`)."""
-    return state().grad_enabled
-
-
-def current_scope() -> str | None:
-    """The scope new Values are tagged with, or None outside any scope."""
-    return state().scope

@@ -12,13 +12,13 @@ import threading
 import pytest
 
 from engine import Value, detect_anomaly, gc_paused, no_grad, scope
-from engine.context import current_scope, grad_enabled, state
+from engine.context import state
 from tests.threads import TIMEOUT, run_threads, wait
 
 # Each manager, how to read the state it sets, and the value inside and outside it.
 MANAGERS = {
-    "no_grad": (no_grad, grad_enabled, False, True),
-    "scope": (lambda: scope("worker"), current_scope, "worker", None),
+    "no_grad": (no_grad, lambda: state().grad_enabled, False, True),
+    "scope": (lambda: scope("worker"), lambda: state().scope, "worker", None),
     "detect_anomaly": (detect_anomaly, lambda: state().anomaly, True, False),
 }
 
@@ -95,7 +95,7 @@ def test_scopes_in_threads_tag_only_their_own_values():
 
     run_threads(worker("a"), worker("b"))
     assert set(made["a"]) == {"a"} and set(made["b"]) == {"b"}
-    assert current_scope() is None
+    assert state().scope is None
 
 
 def test_asyncio_tasks_each_have_their_own_state():
@@ -119,7 +119,7 @@ def test_asyncio_tasks_each_have_their_own_state():
         return await asyncio.gather(evaluating(inside, computed), training(inside, computed))
 
     assert asyncio.run(main()) == [(True, "eval"), (True, "train")]
-    assert grad_enabled() and current_scope() is None
+    assert state().grad_enabled and state().scope is None
 
 
 @pytest.mark.parametrize("last", ["first", "second"])
@@ -159,4 +159,4 @@ def test_gc_paused_in_two_threads_restores_the_collector_after_the_last_block(la
 def test_the_state_cannot_be_changed_in_place():
     with pytest.raises(AttributeError, match="immutable"):
         state().grad_enabled = False
-    assert grad_enabled()
+    assert state().grad_enabled

@@ -5,7 +5,7 @@ import pytest
 
 import engine
 from engine import Value, no_grad, scope
-from engine.context import current_scope, grad_enabled
+from engine.context import state
 
 
 def test_the_issue_example_as_a_newcomer_types_it():
@@ -82,11 +82,11 @@ def test_unary_plus_is_the_same_node():
 
 def test_no_grad_records_no_graph_and_restores():
     a = Value(2.0, label="a")
-    assert grad_enabled()
+    assert state().grad_enabled
     with no_grad():
-        assert not grad_enabled()
+        assert not state().grad_enabled
         b = (a * 3).tanh() + 1
-    assert grad_enabled()
+    assert state().grad_enabled
     assert b.is_leaf and b.parents == () and b.op is None
     assert b.data == pytest.approx(1 + 0.9999877116507956, rel=1e-15)
     b.backward()
@@ -98,9 +98,9 @@ def test_no_grad_nests_and_restores_after_an_exception():
         with no_grad():
             with no_grad():
                 pass
-            assert not grad_enabled()
+            assert not state().grad_enabled
             Value(1.0) / 0
-    assert grad_enabled()
+    assert state().grad_enabled
     assert (Value(1.0) * 2).parents != ()
 
 
@@ -134,20 +134,20 @@ def test_detach_keeps_label_and_scope():
 # ---------------------------------------------------------------- scopes
 
 def test_scope_tags_every_value_made_inside_and_nests():
-    assert current_scope() is None
+    assert state().scope is None
     x = Value(1.0)
     with scope("layer 1") as outer:
         assert outer == "layer 1"
         w = Value(0.5)
         with scope("neuron 2") as inner:
-            assert inner == "layer 1/neuron 2" == current_scope()
+            assert inner == "layer 1/neuron 2" == state().scope
             z = w * x
             a = z.tanh()
         b = a + 1
     assert x.scope is None and w.scope == "layer 1"
     assert z.scope == a.scope == "layer 1/neuron 2"
     assert b.scope == "layer 1"
-    assert current_scope() is None
+    assert state().scope is None
     assert (a * 2).scope is None
 
 
@@ -161,7 +161,7 @@ def test_scope_restores_after_an_exception():
     with pytest.raises(ValueError):
         with scope("outer"):
             Value(-1.0).log()
-    assert current_scope() is None
+    assert state().scope is None
 
 
 @pytest.mark.parametrize("bad", ["", "a/b", None, 3])

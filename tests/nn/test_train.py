@@ -9,7 +9,7 @@ import pytest
 
 import nn
 from engine import no_grad
-from engine.context import grad_enabled
+from engine.context import state
 from nn import MLP, data, fit, optim
 from nn.train import ProgressBar
 from tests.threads import run_threads
@@ -163,7 +163,7 @@ def _train_moons(model: MLP) -> list[float]:
 
 def test_training_beside_an_evaluator_in_no_grad_gives_the_same_parameters():
     """no_grad is per thread: an evaluator never switches recording off in the trainer."""
-    assert grad_enabled()
+    assert state().grad_enabled
     start = [p.data for p in MLP(2, [8, 1], seed=3).parameters()]
     alone = _train_moons(MLP(2, [8, 1], seed=3))
     assert alone != start
