@@ -1,10 +1,16 @@
 """Model files: an MLP as JSON (never pickle), written atomically, read with checks.
 
-The format (version 1):
+The format (version 2):
 
-    {"format": "chainrule-mlp", "version": 1, "nin": 2, "sizes": [3, 2],
+    {"format": "chainrule-mlp", "version": 2, "nin": 2, "sizes": [3, 2],
      "activations": ["sigmoid", "sigmoid"], "fused": true,
-     "layers": [{"W": [[...], ...], "b": [...]}, ...]}
+     "layers": [{"W": [[...], ...], "b": [...]}, ...],
+     "data": {"features": ["x1", "x2"], "target": "y", "labels": "classes",
+              "classes": ["cat", "dog"], "loss": "cross_entropy"}}
+
+"data" (new in version 2, optional) is the model's `schema` (`nn.data.Schema`): what it
+was trained on, so it can name its outputs and refuse data laid out differently.
+Version 1 files (no "data") still load, with `schema` None.
 
 Numbers are written with `repr` precision, so a loaded model computes exactly what the
 saved one did. Saving writes a temporary file next to the target and renames it over
@@ -23,12 +29,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .data import Schema
 from .module import ACTIVATIONS, MLP
 
-__all__ = ["FORMAT", "VERSION", "ModelFileError", "save_model", "load_model", "to_dict", "from_dict"]
+__all__ = [
+    "FORMAT", "VERSION", "ModelFileError", "save_model", "load_model", "to_dict", "from_dict",
+    "write_atomically",
+]
 
 FORMAT = "chainrule-mlp"
-VERSION = 1
+VERSION = 2
 
 
 class ModelFileError(ValueError):
@@ -46,21 +56,28 @@ def to_dict(model: MLP) -> dict[str, Any]:
         if not all(math.isfinite(v) for v in b):
             raise ValueError(f"layer {k} has a non-finite bias; refusing to save it")
         layers.append({"W": W, "b": b})
-    return {
+    spec = {
         "format": FORMAT, "version": VERSION, "nin": model.nin, "sizes": model.sizes,
         "activations": model.activations, "fused": model.fused, "layers": layers,
     }
+    if model.schema is not None:
+        spec["data"] = model.schema.to_dict()
+    return spec
 
 
 def save_model(model: MLP, path: str | os.PathLike) -> Path:
     """Write `model` to `path` as JSON, atomically (temporary file, fsync, rename)."""
-    text = json.dumps(to_dict(model), indent=1, allow_nan=False) + "\n"
+    return write_atomically(path, json.dumps(to_dict(model), indent=1, allow_nan=False) + "\n")
+
+
+def write_atomically(path: str | os.PathLike, content: str | bytes) -> Path:
+    """Write text (UTF-8) or bytes to `path` so that it is either complete or untouched."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -151,8 +168,11 @@ def load_model(path: str | os.PathLike, into: MLP | None = None) -> MLP:
     fused = spec.get("fused", True)
     if not isinstance(fused, bool):
         raise _fail(path, f"fused must be true or false, got {fused!r}")
+    schema = _schema(spec, path)
     if into is None:
-        return MLP.from_weights(triples, fused=fused)
+        model = MLP.from_weights(triples, fused=fused)
+        model.schema = schema
+        return model
     if not isinstance(into, MLP):
         raise TypeError(f"into must be an nn.MLP, got {type(into).__name__}")
     shape = (spec["nin"], spec["sizes"], spec["activations"])
@@ -167,4 +187,20 @@ def load_model(path: str | os.PathLike, into: MLP | None = None) -> MLP:
             for w, v in zip(neuron.w, row):
                 w.data = v
             neuron.b.data = bi
+    into.schema = schema
     return into
+
+
+def _schema(spec: dict, path: object) -> Schema | None:
+    """The file's "data" object as a Schema that fits the network, or None when absent."""
+    if "data" not in spec:
+        return None
+    try:
+        schema = Schema.from_dict(spec["data"])
+    except ValueError as error:
+        raise _fail(path, f"data: {error}") from None
+    if len(schema.features) != spec["nin"]:
+        raise _fail(path, f"data: {len(schema.features)} features for a {spec['nin']}-input network")
+    if len(schema.outputs) != spec["sizes"][-1]:
+        raise _fail(path, f"data: {len(schema.outputs)} output name(s) for {spec['sizes'][-1]} outputs")
+    return schema
