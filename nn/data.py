@@ -35,7 +35,7 @@ from .checks import whole
 
 __all__ = [
     "Dataset", "Schema", "DataFileError", "LABELS", "load", "builtin", "load_csv", "load_array",
-    "load_file", "NAMES", "TABLE10_X", "TABLE10_Y",
+    "load_file", "load_for", "NAMES", "TABLE10_X", "TABLE10_Y",
 ]
 
 # The label conventions: +-1 (one output), 0/1 (one output), one output per class, or
@@ -191,6 +191,14 @@ class Dataset:
             rows.append(t)
         return replace(self, y=rows, name=f"{self.name} (one-hot)", classes=list(classes), labels="classes")
 
+    def for_loss(self, loss: "str | losses.Loss") -> "Dataset":
+        """The targets as `loss` takes them: one-hot vectors when a squared error is fitted
+        to one output per class, else unchanged."""
+        if self.labels == "classes" and self.y and not isinstance(self.y[0], list) \
+                and isinstance(losses.get(loss), losses.SquaredError):
+            return self.one_hot()
+        return self
+
     def split(self, test_fraction: float = 0.25, seed: int = 0) -> tuple["Dataset", "Dataset"]:
         """A shuffled (train, test) split, the same for the same seed."""
         if not 0.0 < test_fraction < 1.0:
@@ -319,6 +327,20 @@ def load(name: str, **options: Any) -> Dataset:
 
 class DataFileError(ValueError):
     """A data file that cannot be read as examples; the message names the file, row and column."""
+
+
+def load_for(source: str, schema: Schema | None, **options: Any) -> Dataset:
+    """Data to evaluate a trained model on: a built-in set's name (with `options`) or a
+    file, read with the model's columns and labels; a ValueError when they do not fit."""
+    name = builtin(source)
+    if name is None:
+        return load_file(source, schema=schema)
+    if schema is not None and schema.labels in ("pm1", "01") and name != "digits":
+        options["labels"] = schema.labels
+    dataset = load(name, **options)
+    if schema is not None:
+        schema.check(dataset.schema(), name)
+    return dataset
 
 
 def load_file(path: str | os.PathLike, **options: Any) -> Dataset:
