@@ -27,7 +27,7 @@ from engine.cli import (
     positive_float, positive_int, run_command,
 )
 
-from .data import LABELS, builtin, load_file, load_for
+from .data import LABELS, builtin, load_file, load_for, resolve
 from .export import run_export
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS"]
@@ -222,20 +222,17 @@ def _api(name: str, module: str, what: str):
 
 def _training_data(args: argparse.Namespace):
     """The data set and its default settings: a built-in set's, or a file's by its labels."""
-    name = builtin(args.dataset)
-    if name is not None:
+    name = resolve(args.dataset)
+    if isinstance(name, str):
         if args.target or args.features:
             raise UsageError(f"--target and --features are for data files, not the built-in set {name}")
         defaults = dict(TRAIN_DEFAULTS[name])
         if args.labels:
             defaults["labels"] = args.labels
         return _load_data(name, defaults, args), defaults
-    if not Path(args.dataset).is_file():
-        raise UsageError(f"unknown data set {args.dataset!r}: no such file, and not a built-in set "
-                         f"({', '.join(TRAIN_DEFAULTS)})")
     if args.points is not None or args.noise is not None:
         raise UsageError("--points and --noise are for moons and circles, not a data file")
-    dataset = load_file(args.dataset, target=args.target, features=args.features, labels=args.labels)
+    dataset = load_file(name, target=args.target, features=args.features, labels=args.labels)
     return dataset, FILE_DEFAULTS[dataset.labels]
 
 
@@ -400,11 +397,7 @@ def run_eval(args: argparse.Namespace) -> int:
                 outputs = [o.data for o in model(row)]
                 print(f"{','.join(f'{x:g}' for x in row)} -> {_decision(outputs, model.schema)}")
     if args.data:
-        name = builtin(args.data)
-        if name is None and not Path(args.data).is_file():
-            raise UsageError(f"unknown data set {args.data!r}: no such file, and not a built-in set "
-                             f"({', '.join(TRAIN_DEFAULTS)})")
-        settings = TRAIN_DEFAULTS.get(name, {})
+        settings = TRAIN_DEFAULTS.get(builtin(args.data), {})
         options = {key: settings[key] for key in ("labels", "n") if key in settings}
         dataset = load_for(args.data, model.schema, **options)
         loss = args.loss or (model.schema and model.schema.loss) or settings.get("loss", "mse")

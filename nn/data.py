@@ -28,14 +28,14 @@ import os
 import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from . import losses
 from .checks import whole
 
 __all__ = [
     "Dataset", "Schema", "DataFileError", "LABELS", "load", "builtin", "load_csv", "load_array",
-    "load_file", "load_for", "NAMES", "TABLE10_X", "TABLE10_Y",
+    "load_file", "load_for", "resolve", "NAMES", "TABLE10_X", "TABLE10_Y",
 ]
 
 # The label conventions: +-1 (one output), 0/1 (one output), one output per class, or
@@ -329,12 +329,24 @@ class DataFileError(ValueError):
     """A data file that cannot be read as examples; the message names the file, row and column."""
 
 
+def resolve(source: str) -> str | Path:
+    """A built-in set's name (any case: "Moons" -> "moons") or the Path of an existing
+    file; a DataFileError when `source` is neither."""
+    name = builtin(source)
+    if name is not None:
+        return name
+    if not Path(source).is_file():
+        raise DataFileError(f"unknown data set {source!r}: no such file, and not a built-in set "
+                            f"({', '.join(NAMES)})")
+    return Path(source)
+
+
 def load_for(source: str, schema: Schema | None, **options: Any) -> Dataset:
     """Data to evaluate a trained model on: a built-in set's name (with `options`) or a
     file, read with the model's columns and labels; a ValueError when they do not fit."""
-    name = builtin(source)
-    if name is None:
-        return load_file(source, schema=schema)
+    name = resolve(source)
+    if isinstance(name, Path):
+        return load_file(name, schema=schema)
     if schema is not None and schema.labels in ("pm1", "01") and name != "digits":
         options["labels"] = schema.labels
     dataset = load(name, **options)
