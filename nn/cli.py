@@ -278,10 +278,10 @@ def run_train(args: argparse.Namespace) -> int:
     dataset, defaults = _training_data(args)
     settings = _settings(args, defaults)
     dataset = dataset.for_loss(settings["loss"])  # an unknown loss fails here, before training
+    source, test = dataset.name, None
     if builtin(args.dataset) is None:
-        print(f"data: {dataset.name}, {len(dataset)} rows; features {', '.join(dataset.features)}; "
-              f"{_labels(dataset)}")
-    test = None
+        print(f"data: {source}, {len(dataset)} rows\n  features: {', '.join(dataset.features)}\n"
+              f"  target:   {_labels(dataset)}")
     if args.test_fraction:
         dataset, test = dataset.split(args.test_fraction, seed=args.seed)
     MLP = _api("MLP", "module", "the network layer")
@@ -295,7 +295,8 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         optimiser = optim.Adam(model.parameters(), lr=settings["lr"])
     batch = settings.get("batch_size")
-    print(f"training {model!r} on {dataset.name} ({len(dataset)} examples): "
+    held_out = f", {len(test)} held out" if test else ""
+    print(f"training {model!r} on {source} ({len(dataset)} examples{held_out}): "
           f"{settings['loss']} loss, {settings['optimiser']} lr={settings['lr']:g}, "
           f"{settings['epochs']} epochs, batch {batch or 'all'}, seed {args.seed}", flush=True)
     history = fit(model, dataset, loss=settings["loss"], optimiser=optimiser,
@@ -317,14 +318,16 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _labels(dataset) -> str:
-    """How the targets are encoded, in words: "labels pm1: cat = -1, dog = +1"."""
+    """The target and its encoding, in words: "kind (labels pm1): cat = -1, dog = +1"."""
+    names = dataset.class_names
     if dataset.labels == "values":
-        return f"target {dataset.target!r}: numbers (regression)"
-    if dataset.labels == "classes":
-        return f"target {dataset.target!r}: {len(dataset.class_names)} classes, one output each"
-    low, high = ("-1", "+1") if dataset.labels == "pm1" else ("0", "1")
-    return (f"target {dataset.target!r}: labels {dataset.labels}, {dataset.class_names[0]} = {low}, "
-            f"{dataset.class_names[1]} = {high}")
+        meaning = "numbers, a regression"
+    elif dataset.labels == "classes":
+        meaning = ", ".join(names[:6]) + (f", ... ({len(names)} classes)" if len(names) > 6 else "")
+    else:
+        low, high = ("-1", "+1") if dataset.labels == "pm1" else ("0", "1")
+        meaning = f"{names[0]} = {low}, {names[1]} = {high}"
+    return f"{dataset.target} (labels {dataset.labels}): {meaning}"
 
 
 def _scores(what: str, loss: float, accuracy: float | None) -> str:

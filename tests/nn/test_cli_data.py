@@ -26,8 +26,8 @@ def test_train_a_csv_split_save_then_eval_names_the_classes(tmp_path):
     pets(tmp_path / "pets.csv")
     out = ok(chainrule("train", "pets.csv", "--target", "kind", "--test-fraction", "0.25",
                        "--epochs", "60", "--save", "pets.json", "--quiet", cwd=tmp_path))
-    assert "features height, weight; target 'kind': labels pm1, cat = -1, dog = +1" in out
-    assert "on pets.csv (train) (30 examples)" in out
+    assert "features: height, weight\n  target:   kind (labels pm1): cat = -1, dog = +1\n" in out
+    assert "on pets.csv (30 examples, 10 held out)" in out
     test_line = next(line for line in out.splitlines() if line.startswith("test (10 examples)"))
     assert float(test_line.split("accuracy ")[1].rstrip("%")) >= 80.0
     spec = json.loads((tmp_path / "pets.json").read_text())
@@ -57,7 +57,7 @@ def test_many_classes_get_one_output_each_and_names_in_eval(tmp_path):
                                 for _ in range(10) for c, name in ((-1, "x"), (0, "y"), (1, "z"))]
     path.write_text("\n".join(rows) + "\n")
     out = ok(chainrule("train", "three.tsv", "--epochs", "40", "--save", "m.json", "--quiet", cwd=tmp_path))
-    assert "3 classes, one output each" in out and "MLP(2 -> 16 tanh, 3 linear)" in out
+    assert "species (labels classes): x, y, z" in out and "MLP(2 -> 16 tanh, 3 linear)" in out
     assert "cross_entropy" in out
     out = ok(chainrule("eval", "m.json", "--", "1,-1", cwd=tmp_path))
     assert out.startswith("1,-1 -> x ") and ", y " in out and ", z " in out and out.rstrip().endswith("(species: z)")
@@ -70,19 +70,19 @@ def test_regression_features_and_labels_options(tmp_path):
     (tmp_path / "houses.csv").write_text("\n".join(rows) + "\n")
     out = ok(chainrule("train", "houses.csv", "--features", "rooms,area", "--target", "price",
                        "--epochs", "20", "--save", "h.json", "--quiet", cwd=tmp_path))
-    assert "features rooms, area; target 'price': numbers (regression)" in out
+    assert "features: rooms, area\n  target:   price (labels values): numbers, a regression" in out
     assert "MLP(2 -> 16 tanh, 1 linear)" in out
     out = ok(chainrule("eval", "h.json", "1,0.5", cwd=tmp_path))
     assert out.startswith("1,0.5 -> ") and out.rstrip().endswith("(price)")
     out = ok(chainrule("train", "houses.csv", "--target", "rooms", "--labels", "classes",
                        "--epochs", "2", "--quiet", cwd=tmp_path))
-    assert "5 classes, one output each" in out
+    assert "rooms (labels classes): 0, 1, 2, 3, 4" in out and "5 linear" in out
 
 
 def test_built_in_names_ignore_case(tmp_path):
     out = ok(chainrule("train", "Moons", "--points", "20", "--epochs", "2", "--quiet",
                        "--test-fraction", "0.5", cwd=tmp_path))
-    assert "on moons (train) (10 examples)" in out and "test (10 examples): loss" in out
+    assert "on moons (10 examples, 10 held out)" in out and "test (10 examples): loss" in out
 
 
 @pytest.mark.parametrize("text, words", [
