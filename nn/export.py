@@ -127,7 +127,7 @@ def torch_script(model: MLP, sample: Sequence[float] | None = None, *, filename:
         expected = [o.data for o in model(sample)]
     written = f"Written by `chainrule export {source} --torch {filename}`. " if source else ""
     lines = [
-        f'"""{model!r} from chainrule, as a PyTorch module (float64, like chainrule).',
+        f'"""{model!r} from chainrule, as a float64 PyTorch module.',
         "",
         f"{written}Run it: python {filename}",
         *_schema_lines(model),
