@@ -295,7 +295,7 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         optimiser = optim.Adam(model.parameters(), lr=settings["lr"])
     batch = settings.get("batch_size")
-    held_out = f", {len(test)} held out" if test else ""
+    held_out = f", {len(test)} held out" if test is not None else ""
     print(f"training {model!r} on {source} ({len(dataset)} examples{held_out}): "
           f"{settings['loss']} loss, {settings['optimiser']} lr={settings['lr']:g}, "
           f"{settings['epochs']} epochs, batch {batch or 'all'}, seed {args.seed}", flush=True)

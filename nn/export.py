@@ -98,9 +98,11 @@ def from_torch(module: Any) -> MLP:
         elif type(part) in kinds and layers and layers[-1][2] == "linear":
             layers[-1][2] = kinds[type(part)]
         elif not isinstance(part, torch.nn.Identity):
-            where = "before any Linear layer" if not layers else "after an activation" \
-                if type(part) in kinds else "which chainrule's MLP does not have"
-            raise ValueError(f"cannot represent part {i} ({type(part).__name__}) of the module, {where}: "
+            if type(part) not in kinds:
+                why = "which chainrule's MLP does not have"
+            else:
+                why = "after an activation" if layers else "before any Linear layer"
+            raise ValueError(f"cannot represent part {i} ({type(part).__name__}) of the module, {why}: "
                              "a chainrule MLP is Linear layers, each followed by Tanh, Sigmoid, ReLU or nothing")
     if not layers:
         raise ValueError("the module has no Linear layer")

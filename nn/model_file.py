@@ -62,6 +62,7 @@ def to_dict(model: MLP) -> dict[str, Any]:
     }
     if model.schema is not None:
         spec["data"] = model.schema.to_dict()
+        _schema(spec, "the model's schema")  # never write what load_model would refuse
     return spec
 
 

@@ -154,3 +154,11 @@ def test_a_bad_data_schema_is_a_model_file_error(tmp_path, data, message):
     (tmp_path / "m.json").write_text(json.dumps(spec))
     with pytest.raises(ModelFileError, match=message):
         load_model(tmp_path / "m.json")
+
+
+def test_a_schema_that_does_not_fit_the_network_is_not_saved(tmp_path):
+    model = MLP(2, [1], seed=0)
+    model.schema = nn.data.Schema(["only"], "y", "values")
+    with pytest.raises(ModelFileError, match="1 features for a 2-input network"):
+        save_model(model, tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
