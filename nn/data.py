@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import losses
-from .checks import whole
+from .checks import finite, whole
 
 __all__ = [
     "Dataset", "Schema", "DataFileError", "LABELS", "load", "builtin", "load_csv", "load_array",
@@ -555,9 +555,14 @@ def _feature(cell: Any, source: object, line: int, column: str) -> float:
     except (TypeError, ValueError):
         raise DataFileError(f"{source}, row {line}, column {column!r}: {cell!r} is not a number "
                             "(features must be numbers)") from None
-    if not math.isfinite(value):
-        raise DataFileError(f"{source}, row {line}, column {column!r}: {cell!r} is not a finite number")
-    return value
+    return _finite(value, source, line, column)
+
+
+def _finite(value: float, source: object, line: int, column: str) -> float:
+    try:
+        return finite(value, f"{source}, row {line}, column {column!r}")
+    except ValueError as error:
+        raise DataFileError(str(error)) from None
 
 
 def _targets(
@@ -566,10 +571,7 @@ def _targets(
     """(y, classes, class names, convention) for the target cells, by the rules of `load_csv`."""
     numeric = all(_is_number(v) for _, v in raw)
     if numeric:
-        values = [float(v) for _, v in raw]
-        for (line, cell), v in zip(raw, values):
-            if not math.isfinite(v):
-                raise DataFileError(f"{source}, row {line}, column {column!r}: {cell!r} is not a finite number")
+        values = [_finite(float(v), source, line, column) for line, v in raw]
         names = [_number_name(v) for v in values]
         distinct = [_number_name(v) for v in sorted(set(values))]
     else:

@@ -89,8 +89,8 @@ def test_built_in_names_ignore_case(tmp_path):
     ("", ["data.csv: the file is empty"]),
     ("a,b,c\n1,2,x\n3,4\n", ["data.csv, row 3: 2 cells, but there are 3 columns"]),
     ("a,b,c\n1,2,x\n3,four,y\n", ["data.csv, row 3, column 'b': 'four' is not a number"]),
-    ("a,b,c\n1,NaN,x\n3,4,y\n", ["row 2, column 'b': 'NaN' is not a finite number"]),
-    ("a,b,c\n1,2,x\n3,inf,y\n", ["row 3, column 'b': 'inf' is not a finite number"]),
+    ("a,b,c\n1,NaN,x\n3,4,y\n", ["row 2, column 'b' must be finite, got nan"]),
+    ("a,b,c\n1,2,x\n3,inf,y\n", ["row 3, column 'b' must be finite, got inf"]),
     ("a,b,c\n1,2,x\n3,4,x\n", ["only one class ('x')"]),
     ("a,b,c\n", ["no data rows"]),
 ])

@@ -158,7 +158,7 @@ def test_numpy_files(tmp_path):
     d = data.load_file(tmp_path / "b.npz")
     assert d.features == ["p", "q"] and d.target == "y" and d.class_names == ["a", "b", "c"] and d.y == [1, 0, 2]
     np.save(tmp_path / "c.npy", np.array([[1.0, float("inf")], [1.0, 2.0]]))
-    with pytest.raises(data.DataFileError, match=r"c\.npy, row 1, column 'x2': inf is not a finite"):
+    with pytest.raises(data.DataFileError, match=r"c\.npy, row 1, column 'x2' must be finite, got inf"):
         data.load_file(tmp_path / "c.npy")
     np.save(tmp_path / "o.npy", np.array([[1, None]], dtype=object))
     with pytest.raises(data.DataFileError, match="no pickle"):
@@ -173,11 +173,11 @@ def test_numpy_files(tmp_path):
     ("a,b,c\n", "no data rows"),
     ("a,b,c\n1,2,x\n3,4\n", r"row 3: 2 cells, but there are 3 columns \(a, b, c\)"),
     ("a,b,c\n1,2,x\n3,four,y\n", r"row 3, column 'b': 'four' is not a number"),
-    ("a,b,c\n1,nan,x\n3,4,y\n", r"row 2, column 'b': 'nan' is not a finite number"),
-    ("a,b,c\n1,-inf,x\n3,4,y\n", r"row 2, column 'b': '-inf' is not a finite number"),
+    ("a,b,c\n1,nan,x\n3,4,y\n", r"row 2, column 'b' must be finite, got nan"),
+    ("a,b,c\n1,-inf,x\n3,4,y\n", r"row 2, column 'b' must be finite, got -inf"),
     ("a,b,c\n1,,x\n3,4,y\n", r"row 2, column 'b': the cell is empty"),
     ("a,b,c\n1,2,x\n3,4,x\n", r"the target 'c' has only one class \('x'\)"),
-    ("a,b,c\n1,2,inf\n3,4,5\n", r"row 2, column 'c': 'inf' is not a finite number"),
+    ("a,b,c\n1,2,inf\n3,4,5\n", r"row 2, column 'c' must be finite, got inf"),
     ("a,a,c\n1,2,x\n3,4,y\n", "names column 'a' twice"),
     ("label\n1\n2\n", "no feature column besides the target 'label'"),
 ])
