@@ -577,6 +577,10 @@ def _targets(
     else:
         names = [str(v) for _, v in raw]
         distinct = sorted(set(names))
+        mixed = next(((line, v) for line, v in raw if not _is_number(v)), None)
+        if labels is None and schema is None and any(_is_number(v) for _, v in raw):
+            raise DataFileError(f"{source}, row {mixed[0]}, column {column!r}: {mixed[1]!r} is not a number "
+                                "but other targets are; if they are all class names, say --labels classes")
     if schema is not None:
         distinct = schema.classes
         unknown = next(((line, n) for (line, _), n in zip(raw, names) if distinct and n not in distinct), None)

@@ -179,6 +179,7 @@ def test_numpy_files(tmp_path):
     ("a,b,c\n1,2,x\n3,4,x\n", r"the target 'c' has only one class \('x'\)"),
     ("a,b,c\n1,2,inf\n3,4,5\n", r"row 2, column 'c' must be finite, got inf"),
     ("a,a,c\n1,2,x\n3,4,y\n", "names column 'a' twice"),
+    ("a,t\n1,0.5\n2,1.5\n3,oops\n", r"row 4, column 't': 'oops' is not a number but other targets are"),
     ("label\n1\n2\n", "no feature column besides the target 'label'"),
 ])
 def test_bad_csv_files_name_the_file_row_and_column(tmp_path, text, message):

@@ -167,15 +167,18 @@ def test_export_command_writes_the_script_and_checks_parity(tmp_path):
     assert "on 32 rows (random inputs)" in out
 
 
-def test_without_torch_the_check_says_how_to_install_it(tmp_path):
-    fake = tmp_path / "no_torch" / "torch"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('No module named torch')\n")
+def test_without_torch_or_onnx_the_commands_say_how_to_install_them(tmp_path):
+    hidden = tmp_path / "hidden"
+    for package in ("torch", "onnx"):
+        (hidden / package).mkdir(parents=True)
+        (hidden / package / "__init__.py").write_text(f"raise ImportError('No module named {package}')\n")
     ok(chainrule("train", "xor", "--epochs", "1", "--save", "m.json", "--quiet", cwd=tmp_path))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hidden), os.environ.get("PYTHONPATH", "")]))
     line = _error(chainrule("export", "m.json", "--check", cwd=tmp_path, env=env), 1, "chainrule[torch]")
     assert "needs PyTorch" in line
-    out = ok(chainrule("export", "m.json", "--torch", "m.py", cwd=tmp_path, env=env))  # no torch needed
+    line = _error(chainrule("export", "m.json", "--onnx", "m.onnx", cwd=tmp_path, env=env), 1, "chainrule[onnx]")
+    assert "needs the onnx package" in line and not (tmp_path / "m.onnx").exists()
+    out = ok(chainrule("export", "m.json", "--torch", "m.py", cwd=tmp_path, env=env))  # needs neither
     assert "wrote m.py" in out
 
 
