@@ -238,3 +238,14 @@ def test_schema_reads_outputs_as_classes_the_way_the_loss_scores_them():
 def test_schema_from_dict_checks_every_field(spec, message):
     with pytest.raises(ValueError, match=message):
         data.Schema.from_dict(spec)
+
+
+def test_the_header_rule_and_saying_it_outright(tmp_path):
+    words = write(tmp_path, "up,down,kind\n1,2,x\n3,4,y\n", "words.csv")
+    assert data.load_csv(words).features == ["up", "down"]  # words above numbers: a header
+    numbers = write(tmp_path, "1,2,7\n3,4,8\n5,6,7\n", "numbers.csv")
+    assert data.load_csv(numbers).features == ["x1", "x2"] and len(data.load_csv(numbers)) == 3
+    named = data.load_csv(numbers, header=True)
+    assert named.features == ["1", "2"] and named.target == "7" and len(named) == 2
+    with pytest.raises(data.DataFileError, match=r"row 1, column 'x1': 'up' is not a number"):
+        data.load_csv(words, header=False)
