@@ -5,10 +5,11 @@
     chainrule check "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1
     chainrule train moons --hidden 16,16 --epochs 100 --save model.json --plot moons.png
     chainrule eval model.json 0.5,0.2 1.5,-0.4
+    chainrule export model.json --torch model.py --onnx model.onnx --check
     chainrule demo
 
 The expression commands come from `engine.cli`; this module adds the network commands
-(train, eval, demo) and is the entry point (`chainrule`, `python -m nn`).
+(train, eval, export, demo) and is the entry point (`chainrule`, `python -m nn`).
 Exit codes: 0 ok, 1 a failed check (or a step that could not finish), 2 a usage error.
 """
 from __future__ import annotations
@@ -23,17 +24,20 @@ from typing import Any, Sequence
 from engine import explain, no_grad, parse
 from engine.check import compare
 from engine.draw import INSTALL_HELP, draw, render, renderer_available
-from engine.player import save_html
 from engine.cli import (
     EXIT_OK, CommandFailed, Parser, UsageError, add_commands, non_negative_float,
     positive_float, positive_int, run_command,
 )
 from engine.files import check_writable
+from engine.player import save_html
 
 from . import analytic, data, losses, optim, plot
+from .data import LABELS, builtin, load_file, load_for, resolve
+from .export import run_export
 from .model_file import load_model, save_model
 from .module import ACTIVATIONS, MLP
 from .train import evaluate, fit
+
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS"]
 
@@ -52,6 +56,26 @@ TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": dict(hidden=[32], activation="tanh", output="linear", loss="cross_entropy",
                    optimiser="adam", lr=0.01, epochs=10, batch_size=32, n=500),
 }
+# For a data file: what trains it, by its label convention (nn.data.LABELS).
+FILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "pm1": dict(hidden=[16], activation="tanh", output="tanh", loss="mse", optimiser="adam",
+                lr=0.02, epochs=200),
+    "01": dict(hidden=[16], activation="tanh", output="linear", loss="bce", optimiser="adam",
+               lr=0.02, epochs=200),
+    "classes": dict(hidden=[16], activation="tanh", output="linear", loss="cross_entropy",
+                    optimiser="adam", lr=0.02, epochs=200),
+    "values": dict(hidden=[16], activation="tanh", output="linear", loss="mse", optimiser="adam",
+                   lr=0.01, epochs=200),
+}
+
+
+def _default_rows(table: dict[str, dict[str, Any]]) -> str:
+    return "\n".join(
+        f"  {name:8} {','.join(map(str, d['hidden'])) or '-':6} {d['activation']:8} {d['output']:7} "
+        f"{d['loss']:14} {d['optimiser']:5} {d['lr']:<5} {d['epochs']}"
+        for name, d in table.items()
+    )
+
 
 TRAIN_EXAMPLES = """\
 examples:
@@ -59,17 +83,26 @@ examples:
   chainrule train moons --hidden 16,16 --epochs 100 --save model.json --plot moons.png
   chainrule train circles --activation relu --optimiser sgd --lr 0.1 --seed 3
   chainrule train xor --hidden 4 --loss mse --epochs 500 --batch-size 2
+  chainrule train pets.csv --target kind --test-fraction 0.25 --save pets.json
+  chainrule train houses.csv --features rooms,area --target price --labels values
 defaults per data set (hidden, activation, output, loss, optimiser, lr, epochs):
-""" + "\n".join(
-    f"  {name:8} {','.join(map(str, d['hidden'])) or '-':6} {d['activation']:8} {d['output']:7} "
-    f"{d['loss']:14} {d['optimiser']:5} {d['lr']:<5} {d['epochs']}"
-    for name, d in TRAIN_DEFAULTS.items()
-)
+""" + _default_rows(TRAIN_DEFAULTS) + """
+defaults for a data file, by its labels (see docs/data-and-export.md):
+""" + _default_rows(FILE_DEFAULTS)
 
 EVAL_EXAMPLES = """\
 examples:
   chainrule eval model.json 0.5,0.2 1.5,-0.4         # one prediction per input
   chainrule eval model.json --data moons             # loss and accuracy on a data set
+  chainrule eval pets.json --data new-pets.csv       # on a file with the model's columns
+"""
+
+EXPORT_EXAMPLES = """\
+examples:
+  chainrule export model.json --torch model.py       # a PyTorch script: python model.py
+  chainrule export model.json --onnx model.onnx      # float64 ONNX, runs in onnxruntime
+  chainrule export model.json --check --data pets.csv
+                                    # chainrule vs PyTorch: outputs and gradients
 """
 
 DEMO_EXAMPLES = """\
@@ -89,6 +122,7 @@ def build_parser() -> Parser:
     add_commands(commands)
     _add_train(commands)
     _add_eval(commands)
+    _add_export(commands)
     demo = commands.add_parser(
         "demo", help="the guided tour: neuron, steps, checks, graph, page, training",
         description="The guided tour, in under a minute: the documents' tanh neuron step by "
@@ -113,10 +147,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
         "train", help="train an MLP on a data set (progress bar, --save, --plot)",
-        description="Train a multi-layer perceptron on one of the built-in data sets.\n"
+        description="Train a multi-layer perceptron on a built-in data set or a file of your own.\n"
                     "Options left out take the data set's defaults (listed below).",
         epilog=TRAIN_EXAMPLES)
-    train.add_argument("dataset", metavar="DATASET", help=f"one of: {', '.join(TRAIN_DEFAULTS)}")
+    train.add_argument("dataset", metavar="DATA",
+                       help=f"a built-in set ({', '.join(TRAIN_DEFAULTS)}; any case) or a file "
+                            "(.csv or other delimited text, .npy, .npz)")
+    train.add_argument("--target", metavar="COLUMN", help="the target column of a file (default: the last)")
+    train.add_argument("--features", type=_columns, metavar="A,B,...",
+                       help="the input columns of a file (default: all but the target)")
+    train.add_argument("--labels", choices=LABELS,
+                       help="pm1 (+-1), 01, classes (one output each) or values (regression); "
+                            "default: from the data")
+    train.add_argument("--test-fraction", type=_fraction, metavar="F",
+                       help="hold out this share of the rows (shuffled by --seed) and report on it")
     train.add_argument("--hidden", type=_widths, metavar="N,N,...",
                        help="hidden layer widths, e.g. 16,16 (0 or '' for none)")
     train.add_argument("--activation", choices=list(ACTIVATIONS), help="hidden layers' activation")
@@ -143,6 +187,20 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(func=run_train)
 
 
+def _columns(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names like a,b, got {text!r}")
+    return names
+
+
+def _fraction(text: str) -> float:
+    value = positive_float(text)
+    if value >= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}")
+    return value
+
+
 def _widths(text: str) -> list[int]:
     text = text.strip()
     if text in ("", "0", "none"):
@@ -158,10 +216,24 @@ def _widths(text: str) -> list[int]:
 
 
 
-def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    if args.dataset not in TRAIN_DEFAULTS:
-        raise UsageError(f"unknown data set {args.dataset!r}; choose one of {', '.join(TRAIN_DEFAULTS)}")
-    chosen = dict(TRAIN_DEFAULTS[args.dataset])
+def _training_data(args: argparse.Namespace):
+    """The data set and its default settings: a built-in set's, or a file's by its labels."""
+    name = resolve(args.dataset)
+    if isinstance(name, str):
+        if args.target or args.features:
+            raise UsageError(f"--target and --features are for data files, not the built-in set {name}")
+        defaults = dict(TRAIN_DEFAULTS[name])
+        if args.labels:
+            defaults["labels"] = args.labels
+        return _load_data(name, defaults, args), defaults
+    if args.points is not None or args.noise is not None:
+        raise UsageError("--points and --noise are for moons and circles, not a data file")
+    dataset = load_file(name, target=args.target, features=args.features, labels=args.labels)
+    return dataset, FILE_DEFAULTS[dataset.labels]
+
+
+def _settings(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, Any]:
+    chosen = dict(defaults)
     for key in ("hidden", "activation", "output", "loss", "optimiser", "lr", "epochs", "batch_size"):
         given = getattr(args, key)
         if given is not None:
@@ -193,27 +265,37 @@ def _load_data(name: str, settings: dict[str, Any], args: argparse.Namespace):
 
 
 def run_train(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    losses.get(settings["loss"])  # an unknown loss fails now
-    dataset = _load_data(args.dataset, settings, args)
+    dataset, defaults = _training_data(args)
+    settings = _settings(args, defaults)
+    dataset = dataset.for_loss(settings["loss"])  # an unknown loss fails here, before training
     destinations = [args.save] if args.save else []  # checked now, not after training
     if args.plot:
         destinations += _plot_paths(args.plot, dataset)
     for path in destinations:
         check_writable(path)
-    nout = len(dataset.classes) if settings["loss"] == "cross_entropy" and dataset.classes else 1
+    source, test = dataset.name, None
+    if builtin(args.dataset) is None:
+        print(f"data: {source}, {len(dataset)} rows\n  features: {', '.join(dataset.features)}\n"
+              f"  target:   {_labels(dataset)}")
+    if args.test_fraction:
+        dataset, test = dataset.split(args.test_fraction, seed=args.seed)
+    nout = len(dataset.classes) if dataset.labels == "classes" else 1
     model = MLP(dataset.n_features, [*settings["hidden"], nout], activation=settings["activation"],
                 output=settings["output"], seed=args.seed)
     extra = {"momentum": args.momentum} if settings["optimiser"] == "sgd" else {}
     optimiser = optim.BY_NAME[settings["optimiser"]](model.parameters(), lr=settings["lr"], **extra)
     batch = settings.get("batch_size")
-    print(f"training {model!r} on {args.dataset} ({len(dataset)} examples): "
+    held_out = f", {len(test)} held out" if test is not None else ""
+    print(f"training {model!r} on {source} ({len(dataset)} examples{held_out}): "
           f"{settings['loss']} loss, {settings['optimiser']} lr={settings['lr']:g}, "
           f"{settings['epochs']} epochs, batch {batch or 'all'}, seed {args.seed}", flush=True)
     history = fit(model, dataset, loss=settings["loss"], optimiser=optimiser,
                   epochs=settings["epochs"], batch_size=batch, seed=args.seed,
                   progress=False if args.quiet else None, compile=args.compile, l2=args.l2)
     print(_summary(history))
+    if test is not None:
+        print(_scores(f"test ({len(test)} examples)", *evaluate(model, test, loss=settings["loss"])))
+    model.schema = dataset.schema(settings["loss"])
     if args.save:
         saved = save_model(model, args.save)
         print(f"wrote {saved}")
@@ -221,6 +303,23 @@ def run_train(args: argparse.Namespace) -> int:
         for path in _plots(model, dataset, history, args.plot):
             print(f"wrote {path}")
     return EXIT_OK
+
+
+def _labels(dataset) -> str:
+    """The target and its encoding, in words: "kind (labels pm1): cat = -1, dog = +1"."""
+    names = dataset.class_names
+    if dataset.labels == "values":
+        meaning = "numbers, a regression"
+    elif dataset.labels == "classes":
+        meaning = ", ".join(names[:6]) + (f", ... ({len(names)} classes)" if len(names) > 6 else "")
+    else:
+        low, high = ("-1", "+1") if dataset.labels == "pm1" else ("0", "1")
+        meaning = f"{names[0]} = {low}, {names[1]} = {high}"
+    return f"{dataset.target} (labels {dataset.labels}): {meaning}"
+
+
+def _scores(what: str, loss: float, accuracy: float | None) -> str:
+    return f"{what}: loss {loss:.4g}" + ("" if accuracy is None else f", accuracy {accuracy:.1%}")
 
 
 def _summary(history) -> str:
@@ -266,8 +365,9 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("model", metavar="MODEL", help="the model file (JSON)")
     ev.add_argument("inputs", nargs="*", default=[], metavar="x1,x2,...",
                     help="one example's inputs, comma-separated (negative numbers: after --)")
-    ev.add_argument("--data", metavar="DATASET", help="report loss and accuracy on this data set")
-    ev.add_argument("--loss", help="the loss for --data (default: the data set's training loss)")
+    ev.add_argument("--data", metavar="DATA",
+                    help="report loss and accuracy on a built-in set or a file (with the model's columns)")
+    ev.add_argument("--loss", help="the loss for --data (default: the one the model was trained with)")
     ev.set_defaults(func=run_eval)
 
 
@@ -282,18 +382,14 @@ def run_eval(args: argparse.Namespace) -> int:
         with no_grad():
             for text, row in zip(args.inputs, rows):
                 outputs = [o.data for o in model(row)]
-                shown = ", ".join(f"{o:.6g}" for o in outputs)
-                print(f"{','.join(f'{x:g}' for x in row)} -> {shown}{_decision(outputs)}")
+                print(f"{','.join(f'{x:g}' for x in row)} -> {_decision(outputs, model.schema)}")
     if args.data:
-        if args.data not in TRAIN_DEFAULTS:
-            raise UsageError(f"unknown data set {args.data!r}; choose one of {', '.join(TRAIN_DEFAULTS)}")
-        settings = dict(TRAIN_DEFAULTS[args.data])
-        dataset = _load_data(args.data, settings, argparse.Namespace(seed=0, points=None, noise=None))
-        loss, accuracy = evaluate(model, dataset, loss=args.loss or settings["loss"])
-        line = f"{args.data} ({len(dataset)} examples): loss {loss:.4g}"
-        if accuracy is not None:
-            line += f", accuracy {accuracy:.1%}"
-        print(line)
+        settings = TRAIN_DEFAULTS.get(builtin(args.data), {})
+        options = {key: settings[key] for key in ("labels", "n") if key in settings}
+        dataset = load_for(args.data, model.schema, **options)
+        loss = args.loss or (model.schema and model.schema.loss) or settings.get("loss", "mse")
+        scores = evaluate(model, dataset.for_loss(loss), loss=loss)
+        print(_scores(f"{dataset.name} ({len(dataset)} examples)", *scores))
     return EXIT_OK
 
 
@@ -310,12 +406,39 @@ def _row(text: str, nin: int) -> list[float]:
     return row
 
 
-def _decision(outputs: list[float]) -> str:
-    """The predicted class of a multi-output model; one output speaks for itself (its
-    threshold depends on the labels it was trained on: +-1 or 0/1)."""
-    if len(outputs) > 1:
-        return f"   (class {max(range(len(outputs)), key=outputs.__getitem__)})"
-    return ""
+def _decision(outputs: list[float], schema) -> str:
+    """The outputs, named by the model's schema with the class they stand for; without a
+    schema, the numbers (and for several outputs the index of the largest)."""
+    if schema is None:
+        shown = ", ".join(f"{o:.6g}" for o in outputs)
+        if len(outputs) > 1:
+            return f"{shown}   (class {max(range(len(outputs)), key=outputs.__getitem__)})"
+        return shown
+    if schema.labels == "values":
+        return f"{outputs[0]:.6g}   ({schema.target})"
+    if schema.labels == "classes":
+        shown = ", ".join(f"{name} {o:.4g}" for name, o in zip(schema.outputs, outputs))
+    else:
+        shown = f"{outputs[0]:.6g}"
+    return f"{shown}   ({schema.target}: {schema.predicted(outputs)})"
+
+
+# ---------------------------------------------------------------- export
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
+    ex = commands.add_parser(
+        "export", help="the model as a PyTorch script or an ONNX file; check it against PyTorch",
+        description="Write a saved model as a runnable PyTorch script (--torch) or a float64\n"
+                    "ONNX file (--onnx), and compare its outputs and gradients with PyTorch's\n"
+                    "(--check; needs torch).", epilog=EXPORT_EXAMPLES)
+    ex.add_argument("model", metavar="MODEL", help="the model file (JSON)")
+    ex.add_argument("--torch", metavar="PATH.py", help="write a PyTorch script")
+    ex.add_argument("--onnx", metavar="PATH.onnx", help="write an ONNX model (needs onnx)")
+    ex.add_argument("--check", action="store_true",
+                    help="chainrule vs PyTorch: every output and gradient (exit 1 if they differ)")
+    ex.add_argument("--data", metavar="DATA",
+                    help="inputs for --check and the script's sample (default: random inputs)")
+    ex.set_defaults(func=run_export)
 
 
 # ---------------------------------------------------------------- demo

@@ -1,10 +1,16 @@
 """Model files: an MLP as JSON (never pickle), written atomically, read with checks.
 
-The format (version 1):
+The format (version 2):
 
-    {"format": "chainrule-mlp", "version": 1, "nin": 2, "sizes": [3, 2],
+    {"format": "chainrule-mlp", "version": 2, "nin": 2, "sizes": [3, 2],
      "activations": ["sigmoid", "sigmoid"], "fused": true,
-     "layers": [{"W": [[...], ...], "b": [...]}, ...]}
+     "layers": [{"W": [[...], ...], "b": [...]}, ...],
+     "data": {"features": ["x1", "x2"], "target": "y", "labels": "classes",
+              "classes": ["cat", "dog"], "loss": "cross_entropy"}}
+
+"data" (new in version 2, optional) is the model's `schema` (`nn.data.Schema`): what it
+was trained on, so it can name its outputs and refuse data laid out differently.
+Version 1 files (no "data") still load, with `schema` None.
 
 Numbers are written with `repr` precision, so a loaded model computes exactly what the
 saved one did. Saving goes through `engine.files.write_atomic`: a crash never leaves a
@@ -28,6 +34,7 @@ from typing import Any
 
 from engine.files import write_atomic
 
+from .data import Schema
 from .module import ACTIVATIONS, MLP
 
 __all__ = [
@@ -36,7 +43,7 @@ __all__ = [
 ]
 
 FORMAT = "chainrule-mlp"
-VERSION = 1
+VERSION = 2
 MAX_PARAMETERS = 250_000  # a 784-256-10 MNIST network has 203,530
 MAX_FILE_BYTES = 8 * 2**20  # an honest file takes 27-30 bytes a parameter
 MAX_DIGITS = 309  # an integer with more digits is beyond every finite float
@@ -57,10 +64,14 @@ def to_dict(model: MLP) -> dict[str, Any]:
         if not all(math.isfinite(v) for v in b):
             raise ValueError(f"layer {k} has a non-finite bias; refusing to save it")
         layers.append({"W": W, "b": b})
-    return {
+    spec = {
         "format": FORMAT, "version": VERSION, "nin": model.nin, "sizes": model.sizes,
         "activations": model.activations, "fused": model.fused, "layers": layers,
     }
+    if model.schema is not None:
+        spec["data"] = model.schema.to_dict()
+        _schema(spec, "the model's schema")  # never write what load_model would refuse
+    return spec
 
 
 def save_model(model: MLP, path: str | os.PathLike) -> Path:
@@ -178,8 +189,11 @@ def load_model(path: str | os.PathLike, into: MLP | None = None) -> MLP:
     fused = spec.get("fused", True)
     if not isinstance(fused, bool):
         raise _fail(path, f"fused must be true or false, got {_brief(fused)}")
+    schema = _schema(spec, path)
     if into is None:
-        return MLP.from_weights(triples, fused=fused)
+        model = MLP.from_weights(triples, fused=fused)
+        model.schema = schema
+        return model
     if not isinstance(into, MLP):
         raise TypeError(f"into must be an nn.MLP, got {type(into).__name__}")
     shape = (spec["nin"], spec["sizes"], spec["activations"])
@@ -194,6 +208,7 @@ def load_model(path: str | os.PathLike, into: MLP | None = None) -> MLP:
             for w, v in zip(neuron.w, row):
                 w.data = v
             neuron.b.data = bi
+    into.schema = schema
     return into
 
 
@@ -204,3 +219,16 @@ def _integer(digits: str, path: object) -> int:
         raise _fail(path, f"a number of {len(digits.lstrip('-')):,} digits is too large "
                           "(not a finite float)")
     return int(digits)
+def _schema(spec: dict, path: object) -> Schema | None:
+    """The file's "data" object as a Schema that fits the network, or None when absent."""
+    if "data" not in spec:
+        return None
+    try:
+        schema = Schema.from_dict(spec["data"])
+    except ValueError as error:
+        raise _fail(path, f"data: {error}") from None
+    if len(schema.features) != spec["nin"]:
+        raise _fail(path, f"data: {len(schema.features)} features for a {spec['nin']}-input network")
+    if len(schema.outputs) != spec["sizes"][-1]:
+        raise _fail(path, f"data: {len(schema.outputs)} output name(s) for {spec['sizes'][-1]} outputs")
+    return schema

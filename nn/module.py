@@ -248,7 +248,11 @@ class MLP(Module):
 
     `MLP(2, [16, 16, 1])` has 2 inputs, two hidden layers of 16 and one output. The same
     `seed` gives the same initial weights in every process. Calling it returns a list.
+    `schema` (an `nn.data.Schema`, saved in its model file) says what data it was
+    trained on: None unless set, as `chainrule train` and `load_model` do.
     """
+
+    schema = None
 
     def __init__(
         self,

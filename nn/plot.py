@@ -99,8 +99,8 @@ def plot_decision_boundary(model: Any, data: Dataset, path: str | os.PathLike, *
         Z = out.argmax(axis=1).reshape(gx.shape)
         ax.contourf(gx, gy, Z, levels=np.arange(out.shape[1] + 1) - 0.5, cmap="Pastel1", alpha=0.9)
     ax.scatter(X[:, 0], X[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=28)
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
+    ax.set_xlabel(data.features[0])
+    ax.set_ylabel(data.features[1])
     ax.set_title(title or f"decision boundary: {data.name}")
     return _save(fig, path)
 

@@ -306,3 +306,37 @@ def test_any_json_anywhere_loads_or_is_a_model_file_error(tmp_path_factory, plac
         assert str(error).startswith(f"{path}: ") and len(str(error)) < 400
     else:
         assert all(math.isfinite(p.data) for p in model.parameters())
+def test_the_data_schema_round_trips_and_version_1_files_still_load(tmp_path):
+    model = MLP(2, [3, 3], seed=0)
+    model.schema = nn.data.Schema(["h", "w"], "kind", "classes", ["a", "b", "c"], "cross_entropy")
+    path = save_model(model, tmp_path / "m.json")
+    spec = json.loads(path.read_text())
+    assert spec["version"] == 2 and spec["data"]["classes"] == ["a", "b", "c"]
+    assert load_model(path).schema == model.schema
+    del spec["data"]
+    spec["version"] = 1
+    (tmp_path / "old.json").write_text(json.dumps(spec))
+    old = load_model(tmp_path / "old.json")
+    assert old.schema is None and [p.data for p in old.parameters()] == [p.data for p in model.parameters()]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"features": ["a"], "target": "y", "labels": "values"}, "1 features for a 2-input network"),
+    ({"features": ["a", "b"], "target": "y", "labels": "values"}, r"1 output name\(s\) for 3 outputs"),
+    ({"features": ["a", "b"], "target": "y", "labels": "pm1", "classes": ["x"]}, "needs 2 class names"),
+    ("nope", "must be an object"),
+])
+def test_a_bad_data_schema_is_a_model_file_error(tmp_path, data, message):
+    spec = nn.model_file.to_dict(MLP(2, [3], seed=0))
+    spec["data"] = data
+    (tmp_path / "m.json").write_text(json.dumps(spec))
+    with pytest.raises(ModelFileError, match=message):
+        load_model(tmp_path / "m.json")
+
+
+def test_a_schema_that_does_not_fit_the_network_is_not_saved(tmp_path):
+    model = MLP(2, [1], seed=0)
+    model.schema = nn.data.Schema(["only"], "y", "values")
+    with pytest.raises(ModelFileError, match="1 features for a 2-input network"):
+        save_model(model, tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
