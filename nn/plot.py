@@ -18,7 +18,11 @@ from .checks import whole
 from .data import Dataset
 from .train import History
 
-__all__ = ["plot_history", "plot_decision_boundary"]
+__all__ = ["plot_history", "plot_decision_boundary", "loss_title"]
+
+# One colour per class, the same for its points and its region.
+COLOURS = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink",
+           "tab:olive", "tab:cyan", "tab:gray"]
 
 
 def _figure(size: tuple[float, float]) -> Any:
@@ -41,8 +45,14 @@ def _save(fig: Any, path: str | os.PathLike) -> Path:
     return write_atomic(path, picture.getvalue())
 
 
+def loss_title(history: History) -> str:
+    """What the loss axis says: the loss by name ("hinge loss"), averaged over the examples."""
+    name = history.loss_name.replace("_", " ")
+    return f"{name if name.endswith('loss') else name + ' loss'} (mean per example)"
+
+
 def plot_history(history: History, path: str | os.PathLike, *, title: str = "training") -> Path:
-    """The loss per epoch (log scale when it spans decades) and the accuracy if any."""
+    """The loss per epoch, named (log scale when it spans decades), and the accuracy if any."""
     if not isinstance(history, History):
         raise TypeError(f"plot_history takes an nn.History, got {type(history).__name__}")
     if not history.loss:
@@ -50,18 +60,19 @@ def plot_history(history: History, path: str | os.PathLike, *, title: str = "tra
     fig = _figure((6.4, 3.6))
     ax = fig.add_subplot(1, 1, 1)
     epochs = range(1, len(history.loss) + 1)
-    ax.plot(epochs, history.loss, color="tab:blue", label="loss")
+    lines = ax.plot(epochs, history.loss, color="tab:blue", label=loss_title(history))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss", color="tab:blue")
+    ax.set_ylabel(loss_title(history), color="tab:blue")
     positive = [v for v in history.loss if v > 0]
     if positive and max(positive) / min(positive) > 100 and len(positive) == len(history.loss):
         ax.set_yscale("log")
     accuracy = [a for a in history.accuracy if a is not None]
     if accuracy and len(accuracy) == len(history.loss):
         ax2 = ax.twinx()
-        ax2.plot(epochs, [100 * a for a in accuracy], color="tab:orange", label="accuracy")
+        lines += ax2.plot(epochs, [100 * a for a in accuracy], color="tab:orange", label="training accuracy")
         ax2.set_ylabel("accuracy (%)", color="tab:orange")
         ax2.set_ylim(0, 105)
+    ax.legend(handles=lines, loc="center right", fontsize="small")
     ax.set_title(title)
     return _save(fig, path)
 
@@ -88,21 +99,46 @@ def plot_decision_boundary(model: Any, data: Dataset, path: str | os.PathLike, *
     gx, gy = np.meshgrid(xs, ys)
     out = analytic.predict(model.weights(), np.column_stack([gx.ravel(), gy.ravel()]))
     labels = np.asarray([_label(t) for t in data.y], dtype=float)
+    classes = sorted(set(labels.tolist()))
     fig = _figure((5.2, 4.6))
+    from matplotlib.lines import Line2D
+
     ax = fig.add_subplot(1, 1, 1)
-    if out.shape[1] == 1:
-        mid = 0.5 if set(np.unique(labels)) <= {0.0, 1.0} else 0.0
+    if out.shape[1] == 1:  # below the middle: the first class's colour, above: the second's
+        mid = 0.5 if set(classes) <= {0.0, 1.0} else 0.0
         Z = out[:, 0].reshape(gx.shape)
-        ax.contourf(gx, gy, Z > mid, levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#f4c7c3"], alpha=0.8)
+        ax.contourf(gx, gy, Z > mid, levels=[-0.5, 0.5, 1.5], colors=COLOURS[:2], alpha=0.25)
         ax.contour(gx, gy, Z, levels=[mid], colors="k", linewidths=1)
-    else:
+        extra = [Line2D([], [], color="k", linewidth=1, label=f"boundary (output = {mid:g})")]
+        colours = [COLOURS[k % len(COLOURS)] for k in range(len(classes))]
+    else:  # class k's region and points share COLOURS[k]
         Z = out.argmax(axis=1).reshape(gx.shape)
-        ax.contourf(gx, gy, Z, levels=np.arange(out.shape[1] + 1) - 0.5, cmap="Pastel1", alpha=0.9)
-    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=28)
+        region = [COLOURS[k % len(COLOURS)] for k in range(out.shape[1])]
+        ax.contourf(gx, gy, Z, levels=np.arange(out.shape[1] + 1) - 0.5, colors=region, alpha=0.25)
+        extra = []
+        colours = [COLOURS[int(c) % len(COLOURS)] for c in classes]
+    if len(classes) <= len(COLOURS):
+        for c, colour, name in zip(classes, colours, _class_names(data, classes, out.shape[1] > 1)):
+            mine = labels == c
+            ax.scatter(X[mine, 0], X[mine, 1], color=colour, edgecolors="k", s=28, label=name)
+        ax.legend(handles=ax.get_legend_handles_labels()[0] + extra, loc="best", fontsize="small",
+                  framealpha=0.9)
+    else:  # many distinct targets (regression): a colour scale instead of a legend
+        points = ax.scatter(X[:, 0], X[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=28)
+        fig.colorbar(points, ax=ax, label="target")
     ax.set_xlabel(data.features[0])
     ax.set_ylabel(data.features[1])
     ax.set_title(title or f"decision boundary: {data.name}")
     return _save(fig, path)
+
+
+def _class_names(data: Dataset, classes: list[float], one_hot: bool) -> list[str]:
+    """Legend entries, "class +1" or "class 0": a one-hot index names the data set's class."""
+    if one_hot and len(data.classes) >= len(classes):
+        classes = [data.classes[int(k)] for k in classes]
+    signed = set(classes) == {-1.0, 1.0}
+    return [f"class {c:+g}" if signed else f"class {c:g}" if isinstance(c, (int, float)) else f"class {c}"
+            for c in classes]
 
 
 def _label(t: Any) -> float:

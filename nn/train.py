@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TextIO
 
+from tqdm.auto import tqdm
+
 import engine
 import engine.context
 from engine import Value
@@ -29,19 +31,21 @@ from .data import Dataset
 from .module import Module
 from .optim import SGD, Optimiser
 
-__all__ = ["History", "fit", "evaluate", "ProgressBar"]
+__all__ = ["History", "fit", "evaluate", "progress_bar"]
 
 
 @dataclass
 class History:
     """Per epoch: the mean training loss and accuracy (None when not classification).
 
-    Both are measured on the fly during the epoch, as each batch is seen.
+    Both are measured on the fly during the epoch, as each batch is seen. `loss_name`
+    says which loss it was ("hinge", "squared_error", ...), so plots can name it.
     """
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
     seconds: float = 0.0
+    loss_name: str = "loss"
 
     @property
     def epochs(self) -> int:
@@ -55,32 +59,33 @@ class History:
         return f"History({self.epochs} epochs, loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}{shown})"
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal; silent when `enabled` is False."""
+def _watched() -> bool:
+    """Someone is looking: stderr is a terminal, or this is a Jupyter kernel (a notebook)."""
+    if sys.stderr.isatty():
+        return True
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in shell.config
 
-    def __init__(self, total: int, enabled: bool, stream: TextIO | None = None, width: int = 30) -> None:
-        self.total, self.enabled, self.width = total, enabled, width
-        self.stream = stream if stream is not None else sys.stderr
-        self.start = time.perf_counter()
-        self._last = 0.0
 
-    def update(self, done: int, loss: float, accuracy: float | None) -> None:
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if done < self.total and now - self._last < 0.1:  # at most 10 redraws a second
-            return
-        self._last = now
-        filled = int(self.width * done / self.total)
-        acc = "" if accuracy is None else f"  acc {accuracy:6.1%}"
-        rate = done / max(now - self.start, 1e-9)
-        self.stream.write(
-            f"\repoch {done:>{len(str(self.total))}}/{self.total} [{'#' * filled}{'.' * (self.width - filled)}]"
-            f"  loss {loss:.4g}{acc}  {rate:.1f} epochs/s "
-        )
-        if done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+# tqdm's layout without the rate: the ETA says it, and 80 columns keep room for the bar.
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+
+
+def progress_bar(epochs: int, enabled: bool, file: TextIO | None = None) -> tqdm:
+    """A tqdm bar over the epochs: a widget in a notebook, one line on a terminal that
+    fits its width (and follows it when resized), with the ETA; disabled, it prints nothing."""
+    return tqdm(total=epochs, disable=not enabled, file=file, desc="training", unit="epoch",
+                bar_format=BAR_FORMAT, dynamic_ncols=True, mininterval=0.1)
+
+
+def _show(bar: tqdm, loss: float, accuracy: float | None) -> None:
+    """The epoch's loss (and accuracy) as the bar's postfix, then one step forward."""
+    postfix = {"loss": f"{loss:.4g}"}
+    if accuracy is not None:
+        postfix["acc"] = f"{accuracy:.1%}"
+    bar.set_postfix(postfix, refresh=False)
+    bar.update(1)
 
 
 def _dataset(data: Any) -> tuple[list[Sequence[float]], list[Any]]:
@@ -170,9 +175,9 @@ def fit(
     `loss`: an `nn.losses` object or name ("mse", "sse", "half", "hinge", "bce",
     "cross_entropy"); `optimiser`: defaults to SGD(lr=0.1); `batch_size` None means the
     whole data set per step; batches are shuffled per epoch with `seed` (same seed, same
-    run). `progress`: a progress bar on stderr; None shows it only on a terminal. `l2`
-    adds l2 * sum(w^2) over the weights (not biases). `callback(epoch, loss, accuracy)`
-    runs after each epoch.
+    run). `progress`: a tqdm bar on stderr (a widget in a notebook); None shows it where
+    someone is looking, on a terminal or in a notebook. `l2` adds l2 * sum(w^2) over the
+    weights (not biases). `callback(epoch, loss, accuracy)` runs after each epoch.
     """
     loss_fn = _losses.get(loss)
     whole(epochs, "epochs", minimum=0)
@@ -195,32 +200,33 @@ def fit(
     scorer = loss_fn.scorer(targets)
     rng = random.Random(seed)
     order = list(range(n))
-    bar = ProgressBar(epochs, sys.stderr.isatty() if progress is None else bool(progress))
+    bar = progress_bar(epochs, _watched() if progress is None else bool(progress))
     paused = _gc_paused()
     step = _CompiledSteps(model, loss_fn, weights, l2) if compile else None
-    history = History()
+    history = History(loss_name=loss_fn.name)
     started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        if batch_size < n:
-            rng.shuffle(order)
-        total, hits = 0.0, 0
-        for start in range(0, n, batch_size):
-            batch = order[start:start + batch_size]
-            with paused():
-                optimiser.zero_grad()
-                if step is not None:
-                    value, outputs = step(rows, targets, batch)
-                else:
-                    value, outputs = _eager_step(model, loss_fn, rows, targets, batch, weights, l2)
-                optimiser.step()
-            total += value * len(batch)
-            if scorer is not None:
-                hits += sum(scorer(out, targets[i]) for out, i in zip(outputs, batch))
-        history.loss.append(total / n)
-        history.accuracy.append(_accuracy(hits, n, scorer))
-        bar.update(epoch, history.loss[-1], history.accuracy[-1])
-        if callback is not None:
-            callback(epoch, history.loss[-1], history.accuracy[-1])
+    with bar:
+        for epoch in range(1, epochs + 1):
+            if batch_size < n:
+                rng.shuffle(order)
+            total, hits = 0.0, 0
+            for start in range(0, n, batch_size):
+                batch = order[start:start + batch_size]
+                with paused():
+                    optimiser.zero_grad()
+                    if step is not None:
+                        value, outputs = step(rows, targets, batch)
+                    else:
+                        value, outputs = _eager_step(model, loss_fn, rows, targets, batch, weights, l2)
+                    optimiser.step()
+                total += value * len(batch)
+                if scorer is not None:
+                    hits += sum(scorer(out, targets[i]) for out, i in zip(outputs, batch))
+            history.loss.append(total / n)
+            history.accuracy.append(_accuracy(hits, n, scorer))
+            _show(bar, history.loss[-1], history.accuracy[-1])
+            if callback is not None:
+                callback(epoch, history.loss[-1], history.accuracy[-1])
     history.seconds = time.perf_counter() - started
     return history
 

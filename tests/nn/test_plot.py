@@ -81,3 +81,41 @@ def test_a_name_without_an_ending_gets_a_png_under_that_very_name(tmp_path):
 
     path = plot_history(History(loss=[1.0, 0.5]), tmp_path / "loss")
     assert path == tmp_path / "loss" and path.read_bytes().startswith(PNG)
+
+
+def _svg_text(write) -> str:
+    """The SVG that `write(path)` makes, with its text kept as text (not glyph outlines)."""
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}), tempfile.TemporaryDirectory() as folder:
+        return write(Path(folder) / "figure.svg").read_text()
+
+
+def test_the_loss_curve_names_its_loss_and_labels_both_lines():
+    from nn import fit
+    from nn.plot import plot_history
+
+    history = fit(MLP(2, [3, 1], seed=0), data.load("xor"), loss="hinge", epochs=3, progress=False)
+    assert history.loss_name == "hinge"
+    svg = _svg_text(lambda path: plot_history(history, path))
+    assert svg.count("hinge loss (mean per example)") == 2  # the axis and the legend
+    assert "training accuracy" in svg
+    regression = History(loss=[2.0, 1.0], accuracy=[None, None], loss_name="mean_squared_error")
+    assert "mean squared error loss (mean per example)" in _svg_text(lambda path: plot_history(regression, path))
+
+
+def test_the_decision_boundary_has_a_legend_of_its_classes():
+    from nn.plot import plot_decision_boundary
+
+    moons = data.load("moons", n=20)
+    svg = _svg_text(lambda path: plot_decision_boundary(MLP(2, [4, 1], seed=0), moons, path, resolution=20))
+    assert "class -1" in svg and "class +1" in svg and "boundary (output = 0)" in svg
+    hot = data.load("table10").one_hot()  # the classes of one-hot targets are the data set's own
+    svg = _svg_text(lambda path: plot_decision_boundary(MLP(2, [3, 2], seed=0), hot, path, resolution=20))
+    assert "class -1" in svg and "class +1" in svg and "boundary (output" not in svg
+    bits = data.Dataset([[0, 0], [1, 1]], [0, 1], name="bits")
+    svg = _svg_text(lambda path: plot_decision_boundary(MLP(2, [2, 1], seed=0), bits, path, resolution=20))
+    assert "class 0" in svg and "class 1" in svg and "boundary (output = 0.5)" in svg

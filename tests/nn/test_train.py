@@ -1,8 +1,16 @@
 """fit: learning, history, determinism, batches, progress bar, bad data, the compiled path."""
 from __future__ import annotations
 
+import fcntl
+import importlib.util
 import io
+import os
+import pty
+import re
+import select
+import struct
 import sys
+import termios
 import threading
 
 import pytest
@@ -11,7 +19,7 @@ import nn
 from engine import no_grad
 from engine.context import state
 from nn import MLP, data, fit, optim
-from nn.train import ProgressBar
+from nn.train import progress_bar
 from tests.threads import run_threads
 
 
@@ -96,15 +104,48 @@ def test_bad_shapes_are_value_errors_and_leave_the_model_untouched():
     assert [p.data for p in model.parameters()] == before
 
 
-def test_progress_bar_is_drawn_only_when_enabled():
-    stream = io.StringIO()
-    bar = ProgressBar(2, enabled=True, stream=stream)
-    bar.update(1, 0.5, 0.75)
-    bar.update(2, 0.25, 1.0)
-    text = stream.getvalue()
-    assert "epoch 2/2" in text and "loss 0.25" in text and "100.0%" in text and text.endswith("\n")
+def _on_a_terminal(monkeypatch, columns: int, train) -> str:
+    """What `train()` writes to stderr when stderr is a terminal `columns` wide (a pty)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    with os.fdopen(slave, "w", encoding="utf-8") as tty:
+        monkeypatch.setattr(sys, "stderr", tty)
+        train()
+        tty.flush()
+        monkeypatch.undo()
+    chunks = []
+    while select.select([master], [], [], 0)[0]:
+        try:
+            chunks.append(os.read(master, 65536))
+        except OSError:  # the terminal's other end is closed: all read
+            break
+    os.close(master)
+    return b"".join(chunks).decode("utf-8")
+
+
+def test_progress_bar_on_a_terminal_fits_its_width_with_eta_loss_and_accuracy(monkeypatch):
+    text = _on_a_terminal(monkeypatch, 80, lambda: fit(MLP(2, [2, 1], seed=0), data.load("xor"),
+                                                       loss="hinge", epochs=3))  # progress=None
+    lines = [line for line in re.split(r"[\r\n]+", text) if line]
+    final = lines[-1]
+    assert final.startswith("training: 100%") and "3/3" in final
+    assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", final)  # elapsed < remaining: the ETA
+    assert re.search(r"loss=[\d.e+-]+, acc=\d+\.\d%\]", final)
+    assert max(len(line.rstrip()) for line in lines) < 80  # one line that never wraps
+    narrow = _on_a_terminal(monkeypatch, 50, lambda: fit(MLP(2, [2, 1], seed=0), data.load("xor"), epochs=3))
+    assert max(len(line.rstrip()) for line in re.split(r"[\r\n]+", narrow)) < 50
+
+
+def test_progress_bar_leaves_out_accuracy_when_there_is_none(capsys):
+    fit(MLP(1, [1], seed=0), ([[0.0], [1.0]], [0.3, 2.5]), epochs=2, progress=True)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "loss=" in err and "acc=" not in err
+
+
+def test_disabled_progress_bar_prints_nothing():
     quiet = io.StringIO()
-    ProgressBar(2, enabled=False, stream=quiet).update(2, 0.1, None)
+    with progress_bar(5, enabled=False, file=quiet) as bar:
+        bar.update(5)
     assert quiet.getvalue() == ""
 
 
