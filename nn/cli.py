@@ -26,6 +26,8 @@ from engine.cli import (
     positive_float, positive_int, run_command,
 )
 
+from .playground.command import add_command as add_playground
+
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS"]
 
 # Per data set: what trains it well in seconds (every entry can be overridden by an option).
@@ -81,6 +83,7 @@ def build_parser() -> Parser:
     add_commands(commands)
     _add_train(commands)
     _add_eval(commands)
+    add_playground(commands)
     demo = commands.add_parser(
         "demo", help="the guided tour: neuron, steps, checks, graph, page, training",
         description="The guided tour, in under a minute: the documents' tanh neuron step by "
