@@ -123,7 +123,7 @@
     if (f.error) say(f.error, true);
     else if (!$("status").classList.contains("error") || f.playing) {
       say("step " + f.step + (f.loss === null ? "" : "  ·  loss " + num(f.loss)) +
-          (f.accuracy === null ? "" : "  ·  accuracy " + (100 * f.accuracy).toFixed(1) + "%") +
+          (f.accuracy === null ? "" : "  ·  accuracy " + (100 * f.accuracy).toFixed(0) + "%") +
           "  ·  " + (f.playing ? "training" : "paused") + "  ·  " + f.points.length + " points");
     }
     if (fresh && !f.playing && chosen) open(chosen);  // paused or stepped: the panel shows this frame
@@ -295,6 +295,7 @@
   }
   function drawNetwork() {
     const svg = $("network"), w = svg.clientWidth, h = svg.clientHeight, net = frame.network;
+    if (!net) { svg.replaceChildren(); network = null; return; }  // diverged: nothing to show
     if (!w || !h) return;
     if (!network || network.key !== key(net, w, h)) network = buildNetwork(net, w, h);
     const columns = [net.inputs, ...net.layers.map(l => l.neurons), [net.loss]];
@@ -361,6 +362,10 @@
     if (doc.querySelector("parsererror")) throw new Error("the drawing could not be read");
     const svg = document.importNode(doc.documentElement, true);
     svg.querySelectorAll("script, foreignObject").forEach(e => e.remove());
+    for (const side of ["width", "height"]) {  // Graphviz sizes in pt; 70% of that fits the panel
+      const size = parseFloat(svg.getAttribute(side));
+      if (size) svg.setAttribute(side, (size * 0.7 * 4 / 3).toFixed(0) + "px");
+    }
     svg.querySelectorAll("g.node").forEach(g => {
       const m = /^v(\d+)$/.exec(g.id);
       if (m) g.addEventListener("click", () => choose({node: Number(m[1]), drawnFrom: from}));

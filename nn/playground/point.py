@@ -55,16 +55,19 @@ class PointGraph:
 
 def graph(weights: Sequence, x: Sequence[float], target: Any, loss_fn: losses.Loss) -> PointGraph:
     """The loss of input `x` and (unencoded) `target` through a network with `weights`."""
-    model = MLP.from_weights(weights)
-    inputs = [Value(v, label=f"x{j}") for j, v in enumerate(x, 1)]
-    targets = [Value(v, label=f"y{j}") for j, v in enumerate(loss_fn.encode(target, model.nout), 1)]
-    layers, h = [], inputs
-    for layer in model.layers:
-        h = layer(h)
-        layers.append(h)
-    root = loss_fn.forward(h, targets)
-    root.label = "C"
-    root.backward()
+    try:
+        model = MLP.from_weights(weights)
+        inputs = [Value(v, label=f"x{j}") for j, v in enumerate(x, 1)]
+        targets = [Value(v, label=f"y{j}") for j, v in enumerate(loss_fn.encode(target, model.nout), 1)]
+        layers, h = [], inputs
+        for layer in model.layers:
+            h = layer(h)
+            layers.append(h)
+        root = loss_fn.forward(h, targets)
+        root.label = "C"
+        root.backward()
+    except (OverflowError, ZeroDivisionError, ValueError) as error:  # weights that training blew up
+        raise InspectError(f"the selected point's loss cannot be computed ({error}); reset the network") from None
     return PointGraph(model, inputs, targets, layers, loss_fn, root, topological_order(root))
 
 

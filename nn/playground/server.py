@@ -244,7 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _export_model(self) -> None:
         with tempfile.TemporaryDirectory() as folder:
-            path = save_model(MLP.from_weights(self.server.session.frame().weights), Path(folder) / "model.json")
+            try:
+                path = save_model(MLP.from_weights(self.server.session.frame().weights), Path(folder) / "model.json")
+            except ValueError as error:  # a diverged model: save_model refuses non-finite weights
+                raise BadRequest(f"cannot export this model: {error}") from None
             self._download(path.read_bytes(), "application/json", "playground-model.json")
 
     def _export_steps(self) -> None:

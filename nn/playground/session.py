@@ -34,7 +34,8 @@ LOSSES = {obj.name: obj for obj in vars(losses).values() if isinstance(obj, loss
 OPTIMISERS: dict[str, type[Optimiser]] = {cls.__name__.lower(): cls for cls in Optimiser.__subclasses__()}
 CHOICES = {"activation": list(ACTIVATIONS), "output": list(ACTIVATIONS), "loss": list(LOSSES),
            "optimiser": list(OPTIMISERS)}
-LIMITS = {"layers": 4, "width": 32, "points": 500, "speed": 100, "lr": 10.0}
+# The boundary graph has 3 nodes per neuron per grid point: 4 x 16 neurons build in ~1.3 s.
+LIMITS = {"layers": 4, "width": 16, "points": 500, "speed": 100, "lr": 10.0}
 
 GRID = 30          # the boundary is sampled on GRID x GRID points
 FPS = 25           # frames published per second at most while playing
@@ -180,6 +181,7 @@ class Session:
         self._accuracy: float | None = None
         self._frame: Frame | None = None
         self._version = 0
+        self._published_at = 0.0
         self._thread = threading.Thread(target=self._run, name="playground training", daemon=True)
         self._thread.start()
 
@@ -329,7 +331,7 @@ class Session:
             except (FloatingPointError, OverflowError, ZeroDivisionError, ValueError) as error:
                 with self._lock:  # the run diverged: stop there and say why
                     self._playing, self._budget = False, 0
-                    self._error = f"training stopped: {error}"
+                    self._error = _short(f"training stopped: {error}")
                     self._dirty = True
 
     def _build(self, settings: Settings) -> tuple[MLP, Optimiser, "_Grid"]:
@@ -348,15 +350,15 @@ class Session:
             optimiser.lr = self.settings.lr  # the one setting that changes mid-run
             if self._budget:
                 self._budget -= 1
-            due = not self._playing or len(self._history) % self.settings.speed == 0
-            if due:
-                self._publish(model, grid)
-                next_frame = time.monotonic() + 1.0 / FPS
+            if not self._playing or len(self._history) % self.settings.speed == 0:
+                # At most FPS frames a second: the wait comes before publishing, so the
+                # steps since the last frame count towards the frame's time.
                 while self._playing and not self._stopping and generation == self._generation:
-                    left = next_frame - time.monotonic()
+                    left = self._published_at + 1.0 / FPS - time.monotonic()
                     if left <= 0:
                         break
                     self._lock.wait(left)
+                self._publish(model, grid)
             while not (self._playing or self._budget or self._stopping or generation != self._generation):
                 if self._dirty:
                     self._publish(model, grid)
@@ -368,13 +370,18 @@ class Session:
         """Make the next frame from the model as it is now (called with the lock held)."""
         self._dirty = False
         self._version += 1
+        self._published_at = time.monotonic()
         weights = model.weights()
         loss = LOSSES[self._built.loss]
         x, label = self.points[self.selected], self.labels[self.selected]
-        view = point.network_view(point.graph(weights, x, target_form(loss)[1](label), loss))
+        try:
+            view = point.network_view(point.graph(weights, x, target_form(loss)[1](label), loss))
+        except point.InspectError as error:
+            view, self._error = None, self._error or _short(str(error))
+        last = self._history[-1] if self._history else math.nan
         payload = {
             "version": self._version, "step": len(self._history), "playing": self._playing,
-            "loss": self._history[-1] if self._history else None, "accuracy": self._accuracy,
+            "loss": last if math.isfinite(last) else None, "accuracy": self._accuracy,
             "curve": _thin(self._history), "error": self._error, "settings": self.settings.as_dict(),
             "points": self.points, "labels": self.labels, "selected": self.selected,
             "bounds": self.bounds, "grid": {"size": GRID, "scores": grid.scores()}, "network": view,
@@ -420,3 +427,8 @@ def _thin(history: list[float]) -> list[list[float]]:
     if history and out[-1][0] != len(history):
         out.append([len(history), history[-1]])
     return [[s, v if math.isfinite(v) else None] for s, v in out]
+
+
+def _short(message: str, limit: int = 240) -> str:
+    """An error for the status line: an overflow names every operand, which can be long."""
+    return message if len(message) <= limit else message[:limit - 1] + "…"

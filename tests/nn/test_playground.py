@@ -141,7 +141,7 @@ def test_settings_are_checked_and_structure_means_a_new_model(session):
     assert not fresh["playing"]
     assert [len(layer["neurons"]) for layer in fresh["network"]["layers"]] == [3, 2]
     for bad, match in [({"lr": 0}, "above 0"), ({"lr": "fast"}, "finite number"), ({"hidden": "8,x"}, "widths"),
-                       ({"hidden": "64"}, "1 to 32"), ({"loss": "l1"}, "unknown loss"),
+                       ({"hidden": "64"}, "1 to 16"), ({"loss": "l1"}, "unknown loss"),
                        ({"speed": 0}, "speed"), ({"colour": "red"}, "unknown setting")]:
         with pytest.raises(SettingsError, match=match):
             session.configure(bad)
@@ -154,6 +154,16 @@ def test_reset_clears_the_history(session):
     session.reset()
     fresh = wait_for(lambda: (s := state(session))["step"] == 0 and s, what="the reset")
     assert fresh["curve"] == [] and not fresh["playing"]
+
+
+def test_a_diverging_run_pauses_and_says_why(session):
+    session.configure({"optimiser": "sgd", "activation": "relu", "lr": 10.0, "hidden": "16,16", "speed": 20})
+    session.play()
+    stopped = wait_for(lambda: (s := state(session))["error"] and s, timeout=20, what="the divergence")
+    assert stopped["error"].startswith("training stopped: ") and len(stopped["error"]) <= 240
+    assert not stopped["playing"] and stopped["network"] is None
+    session.reset()
+    assert wait_for(lambda: (s := state(session))["error"] == "" and s["network"], what="the reset")
 
 
 def test_a_session_needs_two_inputs_and_two_classes():
