@@ -350,15 +350,15 @@
       const neuron = pick.layer !== undefined ? pick : pick.drawnFrom;  // a neuron, or a node of its drawing
       if (neuron) {
         const picture = await api("/api/neuron", undefined, {layer: neuron.layer, neuron: neuron.neuron});
-        if (chosen === pick) showDrawing(picture.svg, neuron);
+        if (chosen === pick) showDrawing(picture, neuron);
       } else {
         $("drawing").replaceChildren();
       }
       markDrawing(pick.node);
     } catch (error) { complain(error); }
   }
-  function showDrawing(text, from) {
-    const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+  function showDrawing(picture, from) {  // picture.nodes: drawn id -> node of the point's graph
+    const doc = new DOMParser().parseFromString(picture.svg, "image/svg+xml");
     if (doc.querySelector("parsererror")) throw new Error("the drawing could not be read");
     const svg = document.importNode(doc.documentElement, true);
     svg.querySelectorAll("script, foreignObject").forEach(e => e.remove());
@@ -367,14 +367,16 @@
       if (size) svg.setAttribute(side, (size * 0.7 * 4 / 3).toFixed(0) + "px");
     }
     svg.querySelectorAll("g.node").forEach(g => {
-      const m = /^v(\d+)$/.exec(g.id);
-      if (m) g.addEventListener("click", () => choose({node: Number(m[1]), drawnFrom: from}));
+      const node = picture.nodes[g.id];
+      if (node === undefined) return;
+      g.dataset.node = node;
+      g.addEventListener("click", () => choose({node, drawnFrom: from}));
     });
     $("drawing").replaceChildren(svg);
   }
   function markDrawing(node) {
     $("drawing").querySelectorAll("g.node.chosen").forEach(g => g.classList.remove("chosen"));
-    const g = $("drawing").querySelector("#v" + node);
+    const g = $("drawing").querySelector('g.node[data-node="' + node + '"]');
     if (g) g.classList.add("chosen");
   }
   let nudging = 0;

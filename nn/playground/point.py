@@ -17,7 +17,7 @@ from engine.draw import draw, pipe
 from engine.player import save_html
 
 from .. import losses
-from ..module import MLP
+from ..module import MLP, Neuron
 
 __all__ = ["PointGraph", "graph", "network_view", "node_step", "nudge", "neuron_drawing", "player_page",
            "MAX_PAGE_NODES", "InspectError"]
@@ -128,18 +128,37 @@ def nudge(g: PointGraph, i: object, delta: object) -> dict[str, Any]:
             "before": before, "after": after, "predicted": grad * delta, "actual": after - before}
 
 
-def neuron_drawing(g: PointGraph, layer: object, neuron: object) -> str:
-    """SVG (engine.draw, Graphviz) of one neuron expanded: its weights, dot, bias, z and
-    activation with each edge's local derivative, and the values next to it."""
+def neuron_drawing(g: PointGraph, layer: object, neuron: object) -> tuple[str, dict[str, int]]:
+    """One neuron expanded, drawn by engine.draw (Graphviz SVG): its inputs, weights, dot,
+    bias, z and activation with each edge's local derivative; and which node of the
+    point's graph each drawn `v<i>` is.
+
+    The drawing is the neuron alone, rebuilt by `Neuron.from_weights` over leaf copies of
+    its inputs, with backward seeded by dC/da: so its weights, bias and interior nodes show
+    the point's gradients exactly, and its inputs the share of dC/dx this neuron sends.
+    (A focused drawing of the whole graph would show every sibling neuron as well.)
+    """
     if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= len(g.layers):
         raise InspectError(f"no layer {layer!r}; the network has layers 1 to {len(g.layers)}")
     outputs = g.layers[layer - 1]
     if isinstance(neuron, bool) or not isinstance(neuron, int) or not 1 <= neuron <= len(outputs):
         raise InspectError(f"no neuron {neuron!r} in layer {layer}; it has neurons 1 to {len(outputs)}")
-    a = outputs[neuron - 1]
-    z = a if g.model.layers[layer - 1].activation == "linear" else a.parents[0]
-    svg = pipe(draw(g.root, focus=z, depth=2, show_partials=True, rankdir="LR").source, "svg").decode("utf-8")
-    return svg[svg.index("<svg"):]
+    source = g.model.layers[layer - 1].neurons[neuron - 1]
+    inputs = g.inputs if layer == 1 else g.layers[layer - 2]
+    alone = Neuron.from_weights([w.data for w in source.w], source.b.data, source.activation,
+                                name=f"layer {layer}, neuron {neuron}", tag=f"{layer}.{neuron}")
+    a = alone([Value(x.data) for x in inputs])
+    a.backward(outputs[neuron - 1].grad)
+    names = {step.node: step.name for step in forward_steps(g.root)}
+    twin, pairs = {}, [(a, outputs[neuron - 1])]
+    while pairs:  # the same structure, node for node, down to the copied inputs
+        mine, theirs = pairs.pop()
+        twin[mine] = theirs
+        mine.label = names[theirs]
+        pairs.extend(zip(mine.parents, theirs.parents))
+    svg = pipe(draw(a, show_partials=True, rankdir="LR").source, "svg").decode("utf-8")
+    ids = {f"v{i}": g.index(twin[v]) for i, v in enumerate(topological_order(a))}
+    return svg[svg.index("<svg"):], ids
 
 
 def player_page(g: PointGraph) -> bytes:

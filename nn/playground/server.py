@@ -239,8 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(point.nudge(self._graph(), self._param("i", int), self._param("delta", float)))
 
     def _neuron(self) -> None:
-        svg = point.neuron_drawing(self._graph(), self._param("layer", int), self._param("neuron", int))
-        self._json({"svg": svg})
+        svg, nodes = point.neuron_drawing(self._graph(), self._param("layer", int), self._param("neuron", int))
+        self._json({"svg": svg, "nodes": nodes})
 
     def _export_model(self) -> None:
         with tempfile.TemporaryDirectory() as folder:

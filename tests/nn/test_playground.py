@@ -240,10 +240,14 @@ def test_a_small_nudge_changes_the_loss_as_the_gradient_predicts(graph):
 
 def test_neuron_drawing_and_player_page(graph):
     require(renderer_available(), "Graphviz (the `dot` program)")
-    view = point.network_view(graph)
-    svg = point.neuron_drawing(graph, 2, 3)
-    assert svg.startswith("<svg") and 'id="v' in svg and "w2.3.1" in svg
-    assert f'id="v{view["layers"][1]["neurons"][2]["bias"]["node"]}"' in svg
+    neuron = point.network_view(graph)["layers"][1]["neurons"][2]
+    svg, ids = point.neuron_drawing(graph, 2, 3)
+    assert svg.startswith("<svg") and "w2.3.1" in svg and "layer 2, neuron 3" in svg
+    drawn = set(ids.values())  # the neuron alone: its weights, bias, inputs and 3 interior nodes
+    assert {neuron["node"], neuron["bias"]["node"], *(w["node"] for w in neuron["weights"])} <= drawn
+    assert len(drawn) == 2 * len(neuron["weights"]) + 4
+    for drawn_id, node in ids.items():  # each drawn node carries the name it has in the point's graph
+        assert f'id="{drawn_id}"' in svg and f">{point.node_step(graph, node)['name']}<" in svg
     with pytest.raises(point.InspectError, match="no neuron 4 in layer 2"):
         point.neuron_drawing(graph, 2, 4)
     page = point.player_page(graph).decode()
