@@ -39,7 +39,8 @@ LIMITS = {"layers": 4, "width": 16, "points": 500, "speed": 100, "lr": 10.0}
 
 GRID = 30          # the boundary is sampled on GRID x GRID points
 FPS = 25           # frames published per second at most while playing
-CURVE_POINTS = 400  # the loss curve sent to the page is thinned to about this many points
+CURVE_POINTS = 400  # the loss curve keeps between this many points and twice as many
+RUN = 10_000        # steps per fit call: fit's own history stays small in a long session
 
 
 class SettingsError(ValueError):
@@ -177,7 +178,7 @@ class Session:
         self._dirty = True         # something shown changed: publish a frame
         self._stopping = False
         self._error = ""
-        self._history: list[float] = []
+        self._curve = _Curve()
         self._accuracy: float | None = None
         self._frame: Frame | None = None
         self._version = 0
@@ -309,9 +310,9 @@ class Session:
                 if self._stopping:
                     return
                 if self._rebuild:
-                    self._rebuild, self._error, self._history, self._accuracy = False, "", [], None
+                    self._rebuild, self._error, self._curve, self._accuracy = False, "", _Curve(), None
                     settings = self.settings
-                    model = grid = None
+                    model = None
             if model is None:
                 model, optimiser, grid = self._build(settings)
             with self._lock:
@@ -320,11 +321,12 @@ class Session:
                 if not (self._playing or self._budget) or self._rebuild or self._stopping:
                     continue
                 generation = self._generation
-                loss = LOSSES[self._built.loss]
+                optimiser.lr = self.settings.lr
+                loss = LOSSES[settings.loss]
                 _, form = target_form(loss)
                 data = Dataset([p[:] for p in self.points], [form(c) for c in self.labels], self.name)
             try:
-                fit(model, data, loss=loss, optimiser=optimiser, epochs=2**62, compile=True, progress=False,
+                fit(model, data, loss=loss, optimiser=optimiser, epochs=RUN, compile=True, progress=False,
                     callback=lambda _, value, acc: self._between_steps(model, optimiser, grid, generation, value, acc))
             except _Interrupt:
                 pass
@@ -345,12 +347,12 @@ class Session:
                        value: float, accuracy: float | None) -> None:
         """fit's callback: record the step, publish when a frame is due, pause, or leave."""
         with self._lock:
-            self._history.append(value)
+            self._curve.add(value)
             self._accuracy = accuracy
             optimiser.lr = self.settings.lr  # the one setting that changes mid-run
             if self._budget:
                 self._budget -= 1
-            if not self._playing or len(self._history) % self.settings.speed == 0:
+            if not self._playing or self._curve.steps % self.settings.speed == 0:
                 # At most FPS frames a second: the wait comes before publishing, so the
                 # steps since the last frame count towards the frame's time.
                 while self._playing and not self._stopping and generation == self._generation:
@@ -378,18 +380,40 @@ class Session:
             view = point.network_view(point.graph(weights, x, target_form(loss)[1](label), loss))
         except point.InspectError as error:
             view, self._error = None, self._error or _short(str(error))
-        last = self._history[-1] if self._history else math.nan
+        curve = self._curve.points()
         payload = {
-            "version": self._version, "step": len(self._history), "playing": self._playing,
-            "loss": last if math.isfinite(last) else None, "accuracy": self._accuracy,
-            "curve": _thin(self._history), "error": self._error, "settings": self.settings.as_dict(),
+            "version": self._version, "step": self._curve.steps, "playing": self._playing,
+            "loss": curve[-1][1] if curve else None, "accuracy": self._accuracy,
+            "curve": curve, "error": self._error, "settings": self.settings.as_dict(),
             "points": self.points, "labels": self.labels, "selected": self.selected,
             "bounds": self.bounds, "grid": {"size": GRID, "scores": grid.scores()}, "network": view,
         }
-        self._frame = Frame(self._version, len(self._history), self._built, weights, [p[:] for p in self.points],
+        self._frame = Frame(self._version, self._curve.steps, self._built, weights, [p[:] for p in self.points],
                             self.labels[:], self.selected,
                             json.dumps(payload, allow_nan=False, separators=(",", ":")).encode())
         self._lock.notify_all()
+
+
+class _Curve:
+    """The loss per step, thinned as it grows: every `stride`-th step is kept, and when
+    twice CURVE_POINTS are kept, every other one goes and the stride doubles."""
+
+    def __init__(self) -> None:
+        self.steps, self.stride, self.last = 0, 1, math.nan
+        self.kept: list[list[float]] = []
+
+    def add(self, loss: float) -> None:
+        self.steps += 1
+        self.last = loss
+        if (self.steps - 1) % self.stride == 0:
+            self.kept.append([self.steps, loss])
+            if len(self.kept) > 2 * CURVE_POINTS:
+                self.kept, self.stride = self.kept[::2], self.stride * 2
+
+    def points(self) -> list[list[float | None]]:
+        """[step, loss] pairs ending at the latest step; a non-finite loss is None (JSON)."""
+        out = self.kept if not self.kept or self.kept[-1][0] == self.steps else [*self.kept, [self.steps, self.last]]
+        return [[step, loss if math.isfinite(loss) else None] for step, loss in out]
 
 
 class _Grid:
@@ -418,15 +442,6 @@ def _bounds(points: list[list[float]]) -> list[list[float]]:
     cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
     half = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9) / 2 * 1.25 + 0.25
     return [[cx - half, cx + half], [cy - half, cy + half]]
-
-
-def _thin(history: list[float]) -> list[list[float]]:
-    """[step, loss] pairs, every k-th step so that about CURVE_POINTS remain, the last always."""
-    k = max(1, math.ceil(len(history) / CURVE_POINTS))
-    out = [[i + 1, history[i]] for i in range(0, len(history), k)]
-    if history and out[-1][0] != len(history):
-        out.append([len(history), history[-1]])
-    return [[s, v if math.isfinite(v) else None] for s, v in out]
 
 
 def _short(message: str, limit: int = 240) -> str:

@@ -23,7 +23,7 @@ from nn import data
 from nn.playground import point
 from nn.playground.command import load_data
 from nn.playground.server import CSP, PlaygroundServer
-from nn.playground.session import CHOICES, GRID, LOSSES, Session, SettingsError, target_form
+from nn.playground.session import CHOICES, CURVE_POINTS, GRID, LOSSES, Session, SettingsError, _Curve, target_form
 from tests.conftest import require
 from tests.engine.test_player import CHROMIUM, CHROMIUM_ARGS
 
@@ -79,6 +79,18 @@ def test_training_lowers_the_loss_and_changes_the_boundary(session):
     assert later["curve"][-1][1] < later["curve"][0][1] / 2
     assert later["grid"]["scores"] != first["grid"]["scores"]
     assert later["accuracy"] > 0.8
+
+
+def test_the_loss_curve_stays_small_and_ends_at_the_latest_step():
+    curve = _Curve()
+    for step in range(1, 10_001):
+        curve.add(1.0 / step)
+    points = curve.points()
+    assert CURVE_POINTS <= len(points) <= 2 * CURVE_POINTS + 1
+    assert points[0] == [1, 1.0] and points[-1] == [10_000, 1.0 / 10_000]
+    assert all(a[0] < b[0] and a[1] > b[1] for a, b in zip(points, points[1:]))
+    curve.add(math.nan)
+    assert curve.points()[-1] == [10_001, None]
 
 
 def test_frames_arrive_at_a_watchable_rate(session):
