@@ -47,6 +47,10 @@ class PointGraph:
     def __post_init__(self) -> None:
         self._index = {v: i for i, v in enumerate(self.order)}
 
+    def is_parameter(self, v: Value) -> bool:
+        """A weight or bias of the copied network (what a nudge may move)."""
+        return any(v is p for p in self.model.parameters())
+
     def node(self, i: object) -> Value:
         if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(self.order):
             raise InspectError(f"no node {i!r} in this graph; it has {len(self.order)} (0 to {len(self.order) - 1})")
@@ -100,20 +104,19 @@ def node_step(g: PointGraph, i: object) -> dict[str, Any]:
                 f"  ->  {e.product:.6g} (total {e.total:.6g})"
                 for s in steps for e in s.edges if e.parent is node]
     own = next((s for s in steps if s.node is node), None)
-    parameters = {id(p) for p in g.model.parameters()}
     return {
         "node": g.index(node), "name": forward.name, "forward": forward.text,
         "value": node.data, "grad": node.grad,
         "received": received,
         "sends": own.lines() if own is not None else [],
-        "parameter": id(node) in parameters,
+        "parameter": g.is_parameter(node),
     }
 
 
 def nudge(g: PointGraph, i: object, delta: object) -> dict[str, Any]:
     """Move parameter `i` by `delta`: the predicted change of C (grad x delta) and the actual one."""
     node = g.node(i)
-    if id(node) not in {id(p) for p in g.model.parameters()}:
+    if not g.is_parameter(node):
         raise InspectError(f"node {i} ({node.label or 'an interior node'}) is not a weight or bias; only those can be nudged")
     if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not -10.0 <= delta <= 10.0:
         raise InspectError(f"a nudge must be a number from -10 to 10, got {delta!r}")

@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from engine.draw import GraphTooLargeError
-
 from ..model_file import save_model
 from ..module import MLP
 from . import point
@@ -108,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         route = getattr(self, name)
         try:
             route()
-        except (BadRequest, SettingsError, point.InspectError, GraphTooLargeError) as error:
+        except (BadRequest, SettingsError, point.InspectError) as error:
             self._json({"error": str(error)}, HTTPStatus.BAD_REQUEST)
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -194,7 +192,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"event: frame\ndata: " + frame.json + b"\n\n")
             self.wfile.flush()
             last = frame.version
-        self.close_connection = True
 
     # ---------------------------------------------------------------- changing things
     def _control(self) -> None:

@@ -513,6 +513,18 @@ def test_the_page_trains_inspects_exports_and_stops(browser, served, tmp_path):
         wait_for(lambda: len(state(served.session)["points"]) == 101, what="the added point")
         assert state(served.session)["labels"][-1] == -1.0
 
+        (x0, x1), (y0, y1) = served.session.bounds  # drag point 0 by 30 pixels to the right
+        x, y = served.session.points[0]
+        inner = box["width"] - 2  # the canvas has a 1px border
+        start = (box["x"] + 1 + (x - x0) / (x1 - x0) * inner, box["y"] + 1 + (y1 - y) / (y1 - y0) * inner)
+        page.mouse.move(*start)
+        page.mouse.down()
+        page.mouse.move(start[0] + 15, start[1], steps=3)
+        page.mouse.move(start[0] + 30, start[1], steps=3)
+        page.mouse.up()
+        moved = wait_for(lambda: (p := served.session.points[0])[0] != x and p, what="the dragged point")
+        assert moved[0] - x == pytest.approx(30 / inner * (x1 - x0), rel=0.1) and moved[1] == pytest.approx(y, abs=0.02)
+
         page.click("#pause")
         page.wait_for_function("() => document.body.dataset.playing === 'false'")
         page.locator("#network .neuron").nth(2).click()  # layer 1, neuron 3: its step and its drawing
@@ -536,9 +548,15 @@ def test_the_page_trains_inspects_exports_and_stops(browser, served, tmp_path):
         saved = tmp_path / "model.json"
         download.value.save_as(saved)
         assert nn.load_model(saved).weights() == served.session.frame().weights
-        with page.expect_download() as download:
-            page.click("#export-png")
-        assert download.value.suggested_filename == "playground-boundary.png"
+        for button, name, starts in (("#export-png", "boundary.png", b"\x89PNG"), ("#export-svg", "boundary.svg", b"<svg"),
+                                     ("#export-steps", "steps.html", b"<!DOCTYPE html>")):
+            with page.expect_download() as download:
+                page.click(button)
+            download.value.save_as(tmp_path / name)
+            assert download.value.suggested_filename == f"playground-{name}"
+            assert (tmp_path / name).read_bytes().startswith(starts)
+        assert "stepping through C" in (tmp_path / "steps.html").read_text()
+        assert (tmp_path / "boundary.svg").read_text().count("<rect") == GRID * GRID
 
         page.click("#stop")
         page.wait_for_function("() => document.body.dataset.stopped === 'true'")
