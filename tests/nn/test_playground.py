@@ -7,6 +7,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -441,7 +442,8 @@ def test_csv_needs_load_csv(tmp_path, monkeypatch):
         load_data(str(path))
 
 
-def test_cli_serves_until_stopped():
+@pytest.mark.parametrize("how", ["the stop button", "Ctrl-C"])
+def test_cli_serves_until_stopped(how):
     proc = subprocess.Popen([sys.executable, "-m", "nn", "playground", "--no-browser", "--data", "xor"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -450,9 +452,15 @@ def test_cli_serves_until_stopped():
         match = re.search(r"http://127\.0\.0\.1:(\d+)/\?token=([\w-]+)", first)
         assert "xor, 4 points" in first and match
         port, token = int(match.group(1)), match.group(2)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        connection.request("POST", "/api/control?token=" + token, body=b'{"action": "stop"}')
-        assert connection.getresponse().status == 200
+        events = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        events.request("GET", "/events?token=" + token)
+        assert events.getresponse().status == 200  # an open stream must not hold the process
+        if how == "Ctrl-C":
+            proc.send_signal(signal.SIGINT)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("POST", "/api/control?token=" + token, body=b'{"action": "stop"}')
+            assert connection.getresponse().status == 200
         out, err = proc.communicate(timeout=15)
         assert proc.returncode == 0 and "stopped" in out and err == ""
     finally:
