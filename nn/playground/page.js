@@ -155,6 +155,9 @@
     sctx.putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(small, 0, 0, w, h);
+    ctx.beginPath();
+    contour().forEach(([x1, y1, x2, y2]) => { ctx.moveTo(x1 * w, y1 * h); ctx.lineTo(x2 * w, y2 * h); });
+    ctx.strokeStyle = "rgba(255, 255, 255, 0.9)"; ctx.lineWidth = 2 * r; ctx.stroke();
     frame.points.forEach((p, i) => {
       const [x, y] = drag && drag.index === i ? [drag.x, drag.y] : toCanvas(p[0], p[1], w, h);
       ctx.beginPath();
@@ -167,6 +170,24 @@
         ctx.lineWidth = 2 * r; ctx.strokeStyle = "#212121"; ctx.stroke();
       }
     });
+  }
+  function contour() {  // the boundary (score 0) by marching squares: segments in 0..1 coordinates
+    const n = frame.grid.size, s = frame.grid.scores, out = [];
+    const score = (i, j) => s[j * n + i], at = v => (v + 0.5) / n;
+    for (let j = 0; j + 1 < n; j++) {
+      for (let i = 0; i + 1 < n; i++) {
+        const corners = [[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], cross = [];
+        corners.forEach(([ai, aj], k) => {
+          const [bi, bj] = corners[(k + 1) % 4], a = score(ai, aj), b = score(bi, bj);
+          if ((a > 0) !== (b > 0)) {
+            const t = a / (a - b);
+            cross.push([at(ai + (bi - ai) * t), at(aj + (bj - aj) * t)]);
+          }
+        });
+        for (let k = 0; k + 1 < cross.length; k += 2) out.push([...cross[k], ...cross[k + 1]]);
+      }
+    }
+    return out;
   }
   function nearest(px, py, w, h) {
     let best = -1, bestD = 10 * (window.devicePixelRatio || 1);
@@ -211,12 +232,14 @@
     }
     drawBoundary();
   }
-  function boundarySvg() {  // the picture as vector graphics: one square per grid cell, one circle per point
+  function boundarySvg() {  // the picture as vector graphics: grid cells, the boundary, the points
     const n = frame.grid.size, size = 600, cell = size / n, parts = [];
     frame.grid.scores.forEach((s, k) => {
       parts.push('<rect x="' + (k % n) * cell + '" y="' + Math.floor(k / n) * cell + '" width="' + (cell + 0.5) +
                  '" height="' + (cell + 0.5) + '" fill="' + rgb(colour(s, 0.65)) + '"/>');
     });
+    parts.push('<path fill="none" stroke="#fff" stroke-width="2" d="' + contour().map(([x1, y1, x2, y2]) =>
+      "M" + (x1 * size).toFixed(1) + " " + (y1 * size).toFixed(1) + "L" + (x2 * size).toFixed(1) + " " + (y2 * size).toFixed(1)).join("") + '"/>');
     frame.points.forEach((p, i) => {
       const [x, y] = toCanvas(p[0], p[1], size, size);
       parts.push('<circle cx="' + x.toFixed(2) + '" cy="' + y.toFixed(2) + '" r="4.5" fill="' +
@@ -258,7 +281,7 @@
     svg.replaceChildren();
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
     const columns = [net.inputs, ...net.layers.map(l => l.neurons), [net.loss]];
-    const gap = (w - 90) / (columns.length - 1);
+    const gap = (w - 140) / (columns.length - 1);  // room on the right for the loss's text
     const at = columns.map((col, c) => col.map((_, j) => [30 + c * gap, (j + 1) * h / (col.length + 1)]));
     const edges = el("g", {}, svg), nodes = el("g", {}, svg), view = {key: key(net, w, h), edges: [], nodes: []};
     net.layers.forEach((layer, k) => layer.neurons.forEach((neuron, j) => {

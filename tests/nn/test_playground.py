@@ -564,7 +564,9 @@ def test_the_page_trains_inspects_exports_and_stops(browser, served, tmp_path):
             assert download.value.suggested_filename == f"playground-{name}"
             assert (tmp_path / name).read_bytes().startswith(starts)
         assert "stepping through C" in (tmp_path / "steps.html").read_text()
-        assert (tmp_path / "boundary.svg").read_text().count("<rect") == GRID * GRID
+        picture = (tmp_path / "boundary.svg").read_text()
+        assert picture.count("<rect") == GRID * GRID and picture.count("<circle") == 101
+        assert re.search(r'<path [^>]*d="M[\d.]+ [\d.]+L', picture)  # the boundary line
 
         page.click("#stop")
         page.wait_for_function("() => document.body.dataset.stopped === 'true'")
