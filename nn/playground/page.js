@@ -10,7 +10,7 @@
   const POS = [245, 147, 34], NEG = [8, 119, 189];
 
   let frame = null, frames = 0, events = null;
-  let chosen = null;       // {node, layer, neuron} opened in the detail panel
+  let chosen = null;       // the node in the detail panel: {node}, {node, layer, neuron} or {node, drawnFrom}
   let drag = null;         // {index, x, y, moved} while a point is held
   let network = null;      // the network view's elements, rebuilt when the shape changes
 
@@ -309,7 +309,7 @@
       const title = el("title", {}, g);
       const pick = c === 0 || c === columns.length - 1 ? {node: item.node} : {node: item.node, layer: c, neuron: j + 1};
       g.addEventListener("click", () => choose(pick));
-      view.nodes.push({shape, name, value, grad, title, c, j, pick});
+      view.nodes.push({shape, name, value, grad, title, c, j});
     }));
     return view;
   }
