@@ -39,6 +39,8 @@ from .module import ACTIVATIONS, MLP
 from .train import evaluate, fit
 
 
+from .playground.command import add_command as add_playground
+
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS"]
 
 # Per data set: what trains it well in seconds (every entry can be overridden by an option).
@@ -123,6 +125,7 @@ def build_parser() -> Parser:
     _add_train(commands)
     _add_eval(commands)
     _add_export(commands)
+    add_playground(commands)
     demo = commands.add_parser(
         "demo", help="the guided tour: neuron, steps, checks, graph, page, training",
         description="The guided tour, in under a minute: the documents' tanh neuron step by "
