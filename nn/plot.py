@@ -48,7 +48,9 @@ def _save(fig: Any, path: str | os.PathLike) -> Path:
 def loss_title(history: History) -> str:
     """What the loss axis says: the loss by name ("hinge loss"), averaged over the examples."""
     name = history.loss_name.replace("_", " ")
-    return f"{name if name.endswith('loss') else name + ' loss'} (mean per example)"
+    if not name.endswith(("loss", "error", "entropy")):  # "hinge" -> "hinge loss"
+        name += " loss"
+    return f"{name} (mean per example)"
 
 
 def plot_history(history: History, path: str | os.PathLike, *, title: str = "training") -> Path:
@@ -58,10 +60,13 @@ def plot_history(history: History, path: str | os.PathLike, *, title: str = "tra
     if not history.loss:
         raise ValueError("the history has no epochs to plot")
     fig = _figure((6.4, 3.6))
+    from matplotlib.ticker import MaxNLocator
+
     ax = fig.add_subplot(1, 1, 1)
     epochs = range(1, len(history.loss) + 1)
     lines = ax.plot(epochs, history.loss, color="tab:blue", label=loss_title(history))
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.25
     ax.set_ylabel(loss_title(history), color="tab:blue")
     positive = [v for v in history.loss if v > 0]
     if positive and max(positive) / min(positive) > 100 and len(positive) == len(history.loss):
@@ -72,7 +77,9 @@ def plot_history(history: History, path: str | os.PathLike, *, title: str = "tra
         lines += ax2.plot(epochs, [100 * a for a in accuracy], color="tab:orange", label="training accuracy")
         ax2.set_ylabel("accuracy (%)", color="tab:orange")
         ax2.set_ylim(0, 105)
-    ax.legend(handles=lines, loc="center right", fontsize="small")
+    # Below the axes: inside, the two curves (on two scales) leave no corner free for sure.
+    ax.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False,
+              fontsize="small")
     ax.set_title(title)
     return _save(fig, path)
 

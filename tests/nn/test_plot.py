@@ -104,7 +104,7 @@ def test_the_loss_curve_names_its_loss_and_labels_both_lines():
     assert svg.count("hinge loss (mean per example)") == 2  # the axis and the legend
     assert "training accuracy" in svg
     regression = History(loss=[2.0, 1.0], accuracy=[None, None], loss_name="mean_squared_error")
-    assert "mean squared error loss (mean per example)" in _svg_text(lambda path: plot_history(regression, path))
+    assert "mean squared error (mean per example)" in _svg_text(lambda path: plot_history(regression, path))
 
 
 def test_the_decision_boundary_has_a_legend_of_its_classes():
