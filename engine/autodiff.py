@@ -20,7 +20,7 @@ import math
 from contextlib import contextmanager
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
-from .context import state
+from .context import derivative_graph, state
 from .ops import FloatMath
 from . import ops
 from .value import ARITHMETIC_ERRORS, Number, Value, apply, as_float, describe, lift
@@ -142,6 +142,11 @@ def local_partials(node: Value, m=FloatMath) -> tuple:
     parents = node._parents
     try:
         return op.partials(m, m.of(node), *[m.of(p) for p in parents])
+    except ZeroDivisionError as error:  # e.g. x**0.5 at x = 0: defined, but not its slope
+        shown = op.write([p.label or repr(p.data) for p in parents])
+        raise ZeroDivisionError(
+            f"in backward: the derivative of {shown} is infinite at {', '.join(map(describe, parents))} ({error})"
+        ) from None
     except ARITHMETIC_ERRORS as error:
         raise type(error)(
             f"in backward: the local derivative of {op.name}({', '.join(map(describe, parents))}): {error}"
@@ -205,8 +210,9 @@ def backward(root: Value, grad: Number = 1.0, *, create_graph: bool = False) -> 
         _backward_floats(order, seed)
         return
     grads = {root: lift(seed)}
-    for _ in reverse_walk(order, grads, ValueMath):
-        pass
+    with derivative_graph():
+        for _ in reverse_walk(order, grads, ValueMath):
+            pass
     for node in order:  # interior nodes: this call's gradient; leaves: add it to theirs
         new, old = grads.get(node), node.grad
         if node._op is not None:
@@ -234,12 +240,15 @@ def gradients(root: Value, wrt: Sequence[Value], *, seed: Number = 1.0,
         if not isinstance(w, Value):
             raise TypeError(f"gradients: wrt[{i}] must be a Value, got {type(w).__name__}")
     seed = as_float(seed, "gradient seed")
-    m = ValueMath if create_graph else FloatMath
-    grads = {root: lift(seed) if create_graph else seed}
-    for _ in reverse_walk(topological_order(root), grads, m):
-        pass
     if create_graph:
+        grads = {root: lift(seed)}
+        with derivative_graph():
+            for _ in reverse_walk(topological_order(root), grads, ValueMath):
+                pass
         return [lift(grads.get(w, 0.0)) for w in wrt]
+    grads = {root: seed}
+    for _ in reverse_walk(topological_order(root), grads):
+        pass
     return [float(grads.get(w, 0.0)) for w in wrt]
 
 

@@ -37,19 +37,22 @@ class State:
     a State read once stays true for the whole op that read it.
     """
 
-    __slots__ = ("grad_enabled", "scope", "anomaly")
+    __slots__ = ("grad_enabled", "scope", "anomaly", "derivative")
 
-    def __init__(self, grad_enabled: bool, scope: str | None, anomaly: bool) -> None:
+    def __init__(self, grad_enabled: bool, scope: str | None, anomaly: bool,
+                 derivative: bool = False) -> None:
         set_field = object.__setattr__
         set_field(self, "grad_enabled", grad_enabled)
         set_field(self, "scope", scope)
         set_field(self, "anomaly", anomaly)
+        set_field(self, "derivative", derivative)  # building gradients as Values: see below
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a context State is immutable; use no_grad, scope or detect_anomaly")
 
     def __repr__(self) -> str:
-        return f"State(grad_enabled={self.grad_enabled}, scope={self.scope!r}, anomaly={self.anomaly})"
+        return (f"State(grad_enabled={self.grad_enabled}, scope={self.scope!r}, "
+                f"anomaly={self.anomaly}, derivative={self.derivative})")
 
 
 _STATE: ContextVar[State] = ContextVar("chainrule_state", default=State(True, None, False))
@@ -71,7 +74,7 @@ def _installed(new: State) -> Iterator[State]:
 def no_grad() -> Iterator[None]:
     """Compute without recording a graph (evaluation, optimiser steps)."""
     now = state()
-    with _installed(State(False, now.scope, now.anomaly)):
+    with _installed(State(False, now.scope, now.anomaly, now.derivative)):
         yield
 
 
@@ -82,7 +85,7 @@ def scope(name: str) -> Iterator[str]:
         raise ValueError(f"a scope name must be a non-empty string without '/', got {name!r}")
     now = state()
     where = name if now.scope is None else f"{now.scope}/{name}"
-    with _installed(State(now.grad_enabled, where, now.anomaly)):
+    with _installed(State(now.grad_enabled, where, now.anomaly, now.derivative)):
         yield where
 
 
@@ -90,7 +93,18 @@ def scope(name: str) -> Iterator[str]:
 def detect_anomaly() -> Iterator[None]:
     """Raise at the first op (forward or backward) that produces NaN or infinity."""
     now = state()
-    with _installed(State(now.grad_enabled, now.scope, True)):
+    with _installed(State(now.grad_enabled, now.scope, True, now.derivative)):
+        yield
+
+
+@contextmanager
+def derivative_graph() -> Iterator[None]:
+    """Inside, Values are gradients being built (`create_graph`, `grad`, `hessian`): a
+    result that overflows to infinity is a value, as it is in float backward (`1/x` at
+    x = 1e-300 has the gradient -inf), not an OverflowError naming an op the user never
+    wrote. Anomaly checks still apply."""
+    now = state()
+    with _installed(State(now.grad_enabled, now.scope, now.anomaly, True)):
         yield
 
 

@@ -166,8 +166,8 @@ class FloatMath:
             raise ZeroDivisionError(f"0.0 cannot be raised to the negative power {p!r}")
         try:
             return a**p
-        except OverflowError:
-            raise OverflowError(f"{a!r} ** {p!r} overflows") from None
+        except OverflowError:  # infinity, as 1/x gives: the Value layer says if it is an error
+            return -math.inf if a < 0.0 and p % 2.0 == 1.0 else math.inf
 
     @staticmethod
     def sum(xs) -> float:

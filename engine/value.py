@@ -352,11 +352,13 @@ def _explained(error: Exception, op: Op, parents: tuple[Value, ...]) -> Exceptio
 
 
 def _non_finite(op: Op, parents: tuple[Value, ...], data: float) -> None:
-    """Finite inputs that give infinity overflowed; any non-finite result is an anomaly."""
+    """Finite inputs that give infinity overflowed (except in a gradient being built, where
+    infinity is a value as in float backward); any non-finite result is an anomaly."""
     operands = ", ".join(map(describe, parents))
     param = op.param
     finite_param = param is None or math.isfinite(param)  # v ** nan: a NaN input, not overflow
-    if finite_param and all(math.isfinite(p.data) for p in parents):
+    now = state()
+    if finite_param and all(math.isfinite(p.data) for p in parents) and not now.derivative:
         raise OverflowError(f"{op.name}({operands}) overflows to {data!r}")
-    if state().anomaly:
+    if now.anomaly:
         raise FloatingPointError(f"anomaly: {op.name}({operands}) produced {data!r}")
