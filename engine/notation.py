@@ -8,6 +8,7 @@ notation for a derivative (dC/dz, dC/d(mul1)).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Iterable, Sequence
 
 from .ops import Op, fmt_number
@@ -85,7 +86,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], right: Iterable[
 
 # ---------------------------------------------------------------- the same, in LaTeX
 
-_LATEX_NAME = re.compile(r"([A-Za-z]+)([0-9]+(?:\.[0-9]+)*)?('*)")
+_LATEX_NAME = re.compile(r"([A-Za-z]+|[α-ω])([0-9]+(?:\.[0-9]+)*)?('*)")
 _LATEX_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
                "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
 _NUMBER = re.compile(r"-?(?:[0-9.]+(?:e[-+]?[0-9]+)?|inf|nan)")
@@ -107,12 +108,15 @@ def _latex_number_text(text: str) -> str:
 
 
 def latex_name(name: str) -> str:
-    """A display name in LaTeX: w, x_{1}, \\mathrm{mul}_{1}, w_{1.2.3}; a constant's number
-    (negative ones in parentheses); anything else as escaped upright text."""
+    """A display name in LaTeX: w, x_{1}, \\mathrm{mul}_{1}, w_{1.2.3}, \\delta_{2}; a constant's
+    number (negative ones in parentheses); anything else as escaped upright text."""
     match = _LATEX_NAME.fullmatch(name)
     if match:
         letters, index, primes = match.groups()
-        head = letters if len(letters) == 1 else rf"\mathrm{{{letters}}}"
+        if "α" <= letters <= "ω":  # δ, σ: the letter's command, \\delta, \\sigma
+            head = "\\" + unicodedata.name(letters).rsplit(" ", 1)[1].lower().replace("lamda", "lambda")
+        else:
+            head = letters if len(letters) == 1 else rf"\mathrm{{{letters}}}"
         return head + (f"_{{{index}}}" if index else "") + primes
     if _NUMBER.fullmatch(name):
         shown = _latex_number_text(name)

@@ -223,11 +223,13 @@ def _backward_equations(bwd: list[BackwardStep], r: str) -> list[Equation]:
     partials = [local_partial(s.name, s.node._op, [e.name for e in s.edges], e.position, e.partial)
                 for s in bwd for e in s.edges]
     received: dict[Value, list] = {}
-    for s in bwd:
+    for s in bwd:  # the root sends its local partial itself: dC/dC = 1 is no factor
         for e in s.edges:
-            received.setdefault(e.parent, []).append(((r, s.name, s.upstream), (s.name, e.name, e.partial)))
+            term = [(s.name, e.name, e.partial)] if s.index == 0 else [(r, s.name, s.upstream), (s.name, e.name, e.partial)]
+            received.setdefault(e.parent, []).append(term)
     last = {e.parent: e for s in bwd for e in s.edges}
-    sums = [chain_sum(r, e.name, received[parent], e.total) for parent, e in last.items()]
+    sums = [chain_sum(r, e.name, received[parent], e.total) for parent, e in last.items()
+            if len(received[parent][0]) > 1 or len(received[parent]) > 1]  # not dC/dp = dC/dp
     return partials + sums
 
 
