@@ -24,12 +24,13 @@ from .expr import parse
 from .forward import forward_mode_steps
 from .higher import grad, hessian, jacobian, jvp
 from .steps import backward_steps, explain, forward_steps
+from .trace import trace
 from .value import Value
 
 __all__ = [
     "Value", "ops", "backward", "topological_order", "zero_grad",
     "no_grad", "scope", "detect_anomaly", "gc_paused",
-    "forward_steps", "backward_steps", "forward_mode_steps", "explain",
+    "forward_steps", "backward_steps", "forward_mode_steps", "explain", "trace",
     "gradcheck", "grad", "jacobian", "hessian", "jvp", "compile", "parse",
 ]
 

@@ -169,14 +169,13 @@ def forward_sections(root: Value, wrt: Sequence[Value] | None = None) -> list[Se
     sections, products = [], 0
     for x in wrt:
         steps = list(forward_mode_steps(root, x))
-        rows = [[str(s.index + 1), s.name, s.expression, number(s.value), _rule(s),
+        rows = [[str(s.index + 1), s.name, number(s.value), _rule(s),
                  f"{ratio(s.name, s.direction)} = {number(s.tangent)}"] for s in steps]
         equations = [chain_sum(s.name, s.direction, s.factors(), s.tangent) for s in steps if s.terms]
         products += sum(len(s.terms) for s in steps)
         sections.append(Section(
-            f"Forward mode along {steps[-1].direction}: each node's tangent is the sum of "
-            "local partial * its parent's tangent",
-            ["#", "node", "computed as", "value", "tangent rule", "tangent"], rows, frozenset({3}),
+            f"Forward mode along {steps[-1].direction}: each tangent is the sum of local partial * parent's tangent",
+            ["#", "node", "value", "tangent rule", "tangent"], rows, frozenset({2}),
             equations))
     backward = sum(len(visit.products) for visit in reverse_walk(order, {root: 1.0}))
     n = len(wrt)

@@ -204,8 +204,8 @@ def diff(mine: list[Node], reference: list[Node], *, rtol: float = 1e-9,
         if not _close(n.value, other.value, rtol, atol):
             inputs = ", ".join(f"{p} = {number(ours[p].value, 12)}" for p in n.parents)
             return Difference("value", n.name, (
-                f"the value of {n.name} = {n.written} differs: {_both(n.value, other.value)}"
-                + (f" (its inputs agree: {inputs})" if inputs else " (an input)")))
+                f"the value of {n.name} = {n.written} differs\n  {_both(n.value, other.value)}\n  "
+                + (f"its inputs agree: {inputs}" if inputs else "it is an input")))
     root = mine[-1].name
     children: dict[str, list[Node]] = {}
     for n in mine:
@@ -215,7 +215,7 @@ def diff(mine: list[Node], reference: list[Node], *, rtol: float = 1e-9,
         other = theirs[n.name]
         if _close(n.grad, other.grad, rtol, atol):
             continue
-        message = f"the gradient {ratio(root, n.name)} differs: {_both(n.grad, other.grad)}"
+        message = f"the gradient {ratio(root, n.name)} differs\n  {_both(n.grad, other.grad)}\n  "
         return Difference("grad", n.name, message + _culprit(n, children.get(n.name, []), theirs, rtol, atol))
     return None
 
@@ -227,8 +227,8 @@ def _culprit(node: Node, children: list[Node], theirs: dict[str, Node], rtol: fl
         for i, p in enumerate(child.parents):
             if p == node.name and child.partials and other.partials and not _close(
                     child.partials[i], other.partials[i], rtol, atol):
-                return (f"; the local partial {ratio(child.name, p)} of {child.name} = {child.written} "
-                        f"is {_both(child.partials[i], other.partials[i])}")
+                return (f"it is sent by {child.name} = {child.written}, whose local partial "
+                        f"{ratio(child.name, p)} is\n  {_both(child.partials[i], other.partials[i])}")
     if not children:
-        return " (the output's own gradient, the seed)"
-    return f" ({', '.join(c.name for c in children)}, which it feeds, agree)"
+        return "it is the output's own gradient, the seed"
+    return f"what {', '.join(c.name for c in children)} sent agrees: look at how the sum over them was added up"

@@ -77,7 +77,7 @@ def test_identical_traces_agree_and_each_kind_of_difference_is_named(tmp_path):
 
     d = diff(load(edited(tmp_path, "p.json", wrong_partial)), load(same))
     assert d.kind == "grad" and d.node == "z"
-    assert "dC/dz differs" in d.message and "local partial da/dz of a = tanh(z)" in d.message
+    assert "dC/dz differs" in d.message and "sent by a = tanh(z), whose local partial da/dz is" in d.message
 
     def wrong_value(n):
         n["sub1"]["value"] += 1e-6
@@ -132,7 +132,7 @@ def test_step_trace_and_diff_on_the_command_line(tmp_path):
     wrong = chainrule("diff", "wrong.json", "mine.json", cwd=tmp_path)
     assert wrong.returncode == 1
     assert "first difference, at x: the gradient dC/dx differs" in wrong.stdout
-    assert "d(mul1)/dx of mul1 = mul(w, x) is mine 2.4, reference 2.3" in wrong.stdout
+    assert "sent by mul1 = mul(w, x), whose local partial d(mul1)/dx is\n  mine 2.4, reference 2.3" in wrong.stdout
     (tmp_path / "junk.json").write_text("[1, 2]")
     for args in (["junk.json", "mine.json"], ["missing.json", "mine.json"], ["mine.json", "mine.json", "--rtol", "x"]):
         bad = chainrule("diff", *args, cwd=tmp_path)

@@ -53,4 +53,4 @@ def test_a_wrong_partial_is_found_against_torch(tmp_path):
     theirs = torch_trace("tanh(w*x + b)", tmp_path / "torch.json", w=2.3, b=-1.2, x=0.5)
     d = diff(load(ours), load(theirs))
     assert (d.kind, d.node) == ("grad", "add1")
-    assert "the local partial df/d(add1) of f = tanh(add1) is mine" in d.message
+    assert "sent by f = tanh(add1), whose local partial df/d(add1) is\n  mine" in d.message
