@@ -39,13 +39,16 @@ class Equation:
 @dataclass(frozen=True)
 class Section:
     """A titled part of an explanation. Text and Markdown show the table when there is
-    one, else the equations; LaTeX shows the equations (a section without any is left out)."""
+    one, else the equations; LaTeX shows the equations (a section without any is left
+    out). `notes` are lines of prose after it: plain lines in text and Markdown, comments
+    in LaTeX."""
 
     title: str
     header: Sequence[str] = ()
     rows: Sequence[Sequence[str]] = ()
     right: frozenset[int] = frozenset()
     equations: Sequence[Equation] = ()
+    notes: Sequence[str] = ()
 
 
 class Latex(str):
@@ -63,6 +66,7 @@ class Markdown(str):
 
 
 def check_format(format: object) -> str:
+    """`format` if it is one of FORMATS, else a ValueError listing them."""
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     return format  # type: ignore[return-value]
@@ -72,37 +76,47 @@ def render(sections: Sequence[Section], format: str = "text") -> str:
     """The sections in one of FORMATS: a str for text, a `Markdown` or `Latex` string."""
     check_format(format)
     if format == "latex":
-        return Latex("\n\n".join(_latex_section(s) for s in sections if s.equations))
+        return Latex("\n\n".join(_latex_section(s) for s in sections if s.equations or s.notes))
     if format == "markdown":
         return Markdown("\n\n".join(_markdown_section(s) for s in sections))
     parts = []
     for s in sections:
         body = table(s.header, s.rows, right=s.right) if s.rows else "\n".join(e.text for e in s.equations)
-        parts.append(f"{s.title}\n{body}")
+        parts.append("\n".join(filter(None, [s.title, body, *s.notes])))
     return "\n\n".join(parts)
 
 
 def _latex_section(s: Section) -> str:
+    comments = "".join(f"\n% {line}" for line in s.notes)
+    if not s.equations:
+        return f"% {s.title}{comments}"
     lines = " \\\\\n".join(f"  {e.latex}" for e in s.equations)
-    return f"% {s.title}\n\\begin{{align*}}\n{lines}\n\\end{{align*}}"
+    return f"% {s.title}\n\\begin{{align*}}\n{lines}\n\\end{{align*}}{comments}"
 
 
 def _markdown_section(s: Section) -> str:
+    parts = [f"**{s.title}**"]
     if s.rows:
         align = ["---:" if i in s.right else "---" for i in range(len(s.header))]
-        body = "\n".join("| " + " | ".join(map(_markdown_cell, row)) + " |"
-                         for row in [s.header, align, *s.rows])
-    else:
+        parts.append("\n".join("| " + " | ".join(map(_markdown_cell, row)) + " |"
+                               for row in [s.header, align, *s.rows]))
+    elif s.equations:
         equations = " \\\\\n".join(e.latex for e in s.equations)
-        body = f"$$\n\\begin{{aligned}}\n{equations}\n\\end{{aligned}}\n$$"
-    return f"**{s.title}**\n\n{body}"
+        parts.append(f"$$\n\\begin{{aligned}}\n{equations}\n\\end{{aligned}}\n$$")
+    if s.notes:
+        parts.append("\n".join(_markdown_text(line) for line in s.notes))
+    return "\n\n".join(parts)
+
+
+def _markdown_text(text: str) -> str:
+    """Text with Markdown's special characters escaped (in a cell, | would end it)."""
+    for c in "\\|*_`<[":
+        text = text.replace(c, "\\" + c)
+    return text
 
 
 def _markdown_cell(text: str) -> str:
-    """A table cell's text with Markdown's special characters escaped (| would end the cell)."""
-    for c in "\\|*_`<[":
-        text = text.replace(c, "\\" + c)
-    return text or " "
+    return _markdown_text(text) or " "
 
 
 # ---------------------------------------------------------------- equations

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterator, Mapping, NamedTuple, Sequence
 
 from .autodiff import local_partials, reverse_walk, topological_order
-from .derivation import Equation, Section, chain_sum
+from .derivation import Section, chain_sum
 from .notation import expression, names, number, ratio
 from .ops import FloatMath
 from .value import Value, as_float
@@ -187,8 +187,7 @@ def forward_sections(root: Value, wrt: Sequence[Value] | None = None) -> list[Se
         "reverse mode m (its rows). A cost has one output and many parameters: backprop is",
         "reverse mode.",
     ]
-    sections.append(Section("The work, forward against reverse", equations=[
-        _plain(line) for line in work]))
+    sections.append(Section("The work, forward against reverse", notes=work))
     return sections
 
 
@@ -198,6 +197,3 @@ def _rule(s: TangentStep) -> str:
         return "seed" if s.tangent else ""
     return " + ".join(f"{ratio(s.name, t.name)} * {ratio(t.name, s.direction)}" for t in s.terms)
 
-
-def _plain(line: str) -> Equation:
-    return Equation(line, rf"&\text{{{line}}}")

@@ -151,7 +151,7 @@ def _check_value(root: object) -> None:
 
 def explain(root: Value, grad: float = 1.0, *, format: str = "text", mode: str = "reverse",
             wrt: Sequence[Value] | None = None) -> str:
-    """The forward and backward pass of `root` as aligned text tables, using the labels.
+    """The forward and backward pass of `root` as aligned tables, using the labels.
 
     Computes the gradients of one fresh backward pass (leaf grads start at 0) and puts
     every `.grad` back as it was afterwards: explaining changes nothing. `format` is
@@ -223,10 +223,10 @@ def _backward_equations(bwd: list[BackwardStep], r: str) -> list[Equation]:
     partials = [local_partial(s.name, s.node._op, [e.name for e in s.edges], e.position, e.partial)
                 for s in bwd for e in s.edges]
     received: dict[Value, list] = {}
-    for s in bwd:  # the root sends its local partial itself: dC/dC = 1 is no factor
+    for s in bwd:
+        upstream = [] if s.index == 0 else [(r, s.name, s.upstream)]  # the root's dC/dC = 1 is no factor
         for e in s.edges:
-            term = [(s.name, e.name, e.partial)] if s.index == 0 else [(r, s.name, s.upstream), (s.name, e.name, e.partial)]
-            received.setdefault(e.parent, []).append(term)
+            received.setdefault(e.parent, []).append([*upstream, (s.name, e.name, e.partial)])
     last = {e.parent: e for s in bwd for e in s.edges}
     sums = [chain_sum(r, e.name, received[parent], e.total) for parent, e in last.items()
             if len(received[parent][0]) > 1 or len(received[parent]) > 1]  # not dC/dp = dC/dp

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from engine.autodiff import gradients
-from engine.derivation import Equation, Section, render
+from engine.derivation import Section, render
 from engine.notation import number
 
 from . import analytic
@@ -122,10 +122,10 @@ class Fold:
             title = f"Layer {l} of {n} ({f}): largest difference {layer.error:.1e}"
             out.append(Section(title, ["", "shape", "computed as", "numbers"], rows))
         verdict = "agree" if self else "DISAGREE"
-        out.append(Section("Verdict", equations=[
-            _line(f"C = {number(self.cost)} ({self.kind} of squared errors). The documents' delta rule"),
-            _line(f"and the scalar graph's gradients {verdict}: largest difference {self.error:.1e}"),
-            _line(f"(relative to each quantity's largest entry; rtol {self.rtol:g})."),
+        out.append(Section("Verdict", notes=[
+            f"C = {number(self.cost)} ({self.kind} of squared errors). The documents' delta rule",
+            f"and the scalar graph's gradients {verdict}: largest difference {self.error:.1e}",
+            f"(relative to each quantity's largest entry; rtol {self.rtol:g}).",
         ]))
         return out
 
@@ -136,10 +136,6 @@ class Fold:
         return render(self.sections(), "markdown")
 
     __str__ = text
-
-
-def _line(text: str) -> Equation:
-    return Equation(text, text)
 
 
 def _shape(shape: tuple[int, ...]) -> str:

@@ -119,7 +119,8 @@ def test_markdown_renders_real_tables():
         assert "dC/dC * dC/d(" in html or name == "hostile labels"  # an escaped * is a star again
         assert not any("<em>" in t for t in tables) and "<script" not in html  # (maths: $$, for KaTeX)
     forward = md.render(explain(neuron()[0], format="markdown", mode="forward"))
-    assert forward.count("<table>") == 4
+    assert forward.count("<table>") == 4 and "$$" not in forward  # the work counted is prose
+    assert "<p>forward mode: 4 passes (one per input)" in forward
 
 
 @pytest.fixture(scope="module")

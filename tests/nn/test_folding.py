@@ -70,6 +70,7 @@ def test_the_report_in_text_and_markdown():
     assert max(map(len, text.splitlines())) <= 80
     html = MarkdownIt("commonmark").enable("table").render(folded.markdown())
     assert html.count("<table>") == 2 and "(W2ᵀ δ2) ⊙ σ'(z1)" in html
+    assert "$$" not in html and "<p>C = 0.152873 (half of squared errors)" in html  # the verdict is prose
 
 
 def test_fold_refuses_what_is_not_a_network():
