@@ -127,8 +127,10 @@ def _factor(x: float) -> str:
     return f"({shown})" if shown.startswith("-") else shown
 
 
-def computed(name: str, op: Op, parent_names: Sequence[str], value: float) -> Equation:
-    """z = w * x + b = -1.2: how a node was computed and its value."""
+def computed(name: str, op: Op | None, parent_names: Sequence[str], value: float) -> Equation:
+    """z = w * x + b = -1.2: how a node was computed and its value (w = 2.3 for an input)."""
+    if op is None:
+        return Equation(f"{name} = {number(value)}", f"{latex_name(name)} &= {latex_number(value)}")
     text = f"{name} = {op.write(parent_names)} = {number(value)}"
     latex = (f"{latex_name(name)} &= {op.write_latex([latex_name(n) for n in parent_names])}"
              f" = {latex_number(value)}")

@@ -13,14 +13,16 @@ output and many parameters, so backprop is reverse mode: `forward_sections` coun
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterator, Mapping, NamedTuple, Sequence
 
 from .autodiff import local_partials, reverse_walk, topological_order
+from .context import state
 from .derivation import Section, chain_sum
 from .notation import expression, names, number, ratio
 from .ops import FloatMath
-from .value import Value, as_float
+from .value import Value, as_float, describe
 
 __all__ = ["TangentVisit", "forward_walk", "Term", "TangentStep", "forward_mode_steps",
            "forward_sections"]
@@ -45,9 +47,11 @@ def forward_walk(order: Sequence[Value], tangents: dict, m=FloatMath) -> Iterato
     `tangents` starts with the seeds (`{x: 1.0}` for d/dx) and ends holding the tangent of
     every node that moves. Seeded nodes keep their seed, even interior ones (they are
     then treated as inputs). With `m=ValueMath` tangents are Values, differentiable again.
+    Under `detect_anomaly`, the first NaN or infinite tangent raises, naming its op.
     """
     seeds = set(tangents)
     zero = m.zero
+    anomaly = state().anomaly
     for node in order:
         if node._op is None or node in seeds:
             continue
@@ -62,6 +66,9 @@ def forward_walk(order: Sequence[Value], tangents: dict, m=FloatMath) -> Iterato
                 tangent = product if tangent is None else tangent + product
         if tangent is not None:
             tangents[node] = tangent
+            if anomaly and not math.isfinite(tangent):
+                raise FloatingPointError(f"anomaly in forward mode: the tangent of {node._op.name}"
+                                         f"({', '.join(map(describe, node._parents))}) is {float(tangent)!r}")
         yield TangentVisit(node, partials, products, tangent)
 
 

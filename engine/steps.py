@@ -163,6 +163,8 @@ def explain(root: Value, grad: float = 1.0, *, format: str = "text", mode: str =
     _check_value(root)
     check_format(format)
     if mode == "forward":
+        if grad != 1.0:
+            raise ValueError("grad seeds reverse mode; forward mode seeds each input of wrt with 1")
         return render(forward_sections(root, wrt), format)
     if mode != "reverse":
         raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
@@ -180,8 +182,7 @@ def _reverse_sections(root: Value, grad: float) -> list[Section]:
     r = label[root]
 
     forward_rows = [[str(s.index + 1), s.name, s.expression, number(s.value)] for s in fwd]
-    computed_lines = [computed(s.name, s.node._op, [label[p] for p in s.parents], s.value)
-                      for s in fwd if s.node._op is not None]
+    computed_lines = [computed(s.name, s.node._op, [label[p] for p in s.parents], s.value) for s in fwd]
     backward_rows = []
     for s in bwd:
         first = True

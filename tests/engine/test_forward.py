@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import Value, explain, forward_mode_steps, grad, hessian, jacobian, jvp, no_grad
+from engine import Value, detect_anomaly, explain, forward_mode_steps, grad, hessian, jacobian, jvp, no_grad
 from engine.autodiff import gradients, topological_order
 from engine.forward import forward_walk
 from tests.engine.graphs import neuron
@@ -149,6 +149,22 @@ def test_forward_mode_refuses_bad_input_naming_it():
         list(forward_mode_steps(C, [1.0]))
     with no_grad(), pytest.raises(RuntimeError, match="no_grad"):
         jvp(lambda a: a, [1.0], [1.0])
+    with pytest.raises(ValueError, match="grad seeds reverse mode"):
+        explain(C, 2.0, mode="forward")
+
+
+def test_under_detect_anomaly_the_first_infinite_tangent_names_its_op():
+    x = Value(float("inf"), label="x")
+    y = x * x + 1.0  # built outside: inside detect_anomaly an infinite value raises at once
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"tangent of mul\(x=inf, x=inf\) is inf"):
+        list(forward_mode_steps(y, x))
+    assert math.isinf(list(forward_mode_steps(y, x))[-1].tangent)  # outside it, the infinity is shown
+
+
+def test_a_single_input_is_explained_in_every_mode_and_format():
+    x = Value(2.0, label="x")
+    assert "x = 2" in explain(x, format="latex").replace("&", "")
+    assert "dx/dx = 1" in explain(x, mode="forward")
 
 
 def test_jvp_of_a_list_an_input_given_twice_and_a_constant():

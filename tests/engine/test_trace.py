@@ -142,8 +142,9 @@ def test_step_trace_and_diff_on_the_command_line(tmp_path):
 
 def test_step_writes_latex_markdown_and_forward_mode(tmp_path):
     formula = ["tanh(w*x + b)", "w=2.3", "b=-1.2", "x=0.5"]
-    latex = chainrule("step", *formula, "--format", "latex", cwd=tmp_path)
+    latex = chainrule("step", *formula, "--format", "latex", "--trace", "t.json", cwd=tmp_path)
     assert latex.returncode == 0 and latex.stdout.startswith("% Forward pass") and r"\tanh" in latex.stdout
+    assert "wrote" not in latex.stdout and "wrote t.json" in latex.stderr  # stdout is only the LaTeX
     markdown = chainrule("step", *formula, "--format", "markdown", "--mode", "forward", cwd=tmp_path)
     assert markdown.returncode == 0 and markdown.stdout.count("| # | node |") == 3
     bad = chainrule("step", *formula, "--format", "pdf", cwd=tmp_path)
