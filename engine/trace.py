@@ -231,4 +231,7 @@ def _culprit(node: Node, children: list[Node], theirs: dict[str, Node], rtol: fl
                         f"{ratio(child.name, p)} is\n  {_both(child.partials[i], other.partials[i])}")
     if not children:
         return "it is the output's own gradient, the seed"
-    return f"what {', '.join(c.name for c in children)} sent agrees: look at how the sum over them was added up"
+    fed = ", ".join(c.name for c in children)
+    if any(not c.partials or not theirs[c.name].partials for c in children):
+        return f"the gradients of {fed}, which it feeds, agree (with partials in both traces, the local one is named)"
+    return f"{fed}, which it feeds, agree, and so do their local partials: the sum of what arrived is off"

@@ -79,6 +79,20 @@ def test_identical_traces_agree_and_each_kind_of_difference_is_named(tmp_path):
     assert d.kind == "grad" and d.node == "z"
     assert "dC/dz differs" in d.message and "sent by a = tanh(z), whose local partial da/dz is" in d.message
 
+    def without_partials(n):
+        wrong_partial(n)
+        for node in n.values():
+            del node["partials"]
+
+    d = diff(load(edited(tmp_path, "q.json", without_partials)), load(same))
+    assert d.node == "z" and "the gradients of a, which it feeds, agree (with partials" in d.message
+
+    def wrong_sum(n):
+        n["z"]["grad"] *= 2
+
+    d = diff(load(edited(tmp_path, "r.json", wrong_sum)), load(same))
+    assert d.node == "z" and "the sum of what arrived is off" in d.message
+
     def wrong_value(n):
         n["sub1"]["value"] += 1e-6
 
