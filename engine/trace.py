@@ -72,7 +72,7 @@ def dumps(data: dict[str, Any]) -> str:
     lines = []
     for node in data["nodes"]:
         shown = dict(node, value=_number(node["value"]), grad=_number(node["grad"]),
-                     partials=[_number(d) for d in node["partials"]])
+                     partials=[_number(d) for d in node.get("partials", [])])
         lines.append(json.dumps(shown, allow_nan=False, ensure_ascii=False))
     return f'{head}, "nodes": [\n  ' + ",\n  ".join(lines) + "\n]}\n"
 
