@@ -101,9 +101,8 @@ class TangentStep:
 
     @property
     def text(self) -> str:
-        head = f"{ratio(self.name, self.direction)} = "
         if not self.terms:
-            return f"{head}{number(self.tangent)}  (seed)"
+            return f"{ratio(self.name, self.direction)} = {number(self.tangent)}  (seed)"
         return chain_sum(self.name, self.direction, self.factors(), self.tangent).text
 
     def factors(self) -> list[list[tuple[str, str, float]]]:
@@ -171,8 +170,10 @@ def forward_sections(root: Value, wrt: Sequence[Value] | None = None) -> list[Se
         wrt = [v for v in leaves if v.label] or leaves
     wrt = list(wrt)
     for v in wrt:
+        if not isinstance(v, Value):
+            raise TypeError(f"wrt: expected the graph's input Values, got {type(v).__name__}")
         if v not in leaves:
-            raise ValueError(f"wrt: {v.label or number(v.data)} is not an input of this graph")
+            raise ValueError(f"wrt: {describe(v)} is not an input of this graph")
     sections, products = [], 0
     for x in wrt:
         steps = list(forward_mode_steps(root, x))

@@ -12,12 +12,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from engine import Value, backward_steps, explain, forward_steps, ops
 from engine.value import apply
 from engine.derivation import Latex, Markdown
 from tests.conftest import require
+from tests.demos.notebooks import execute
 from tests.engine.graphs import mlp_loss, neuron
 from tests.engine.test_one_walk import SOFTPLUS
 from tests.engine.test_player import CHROMIUM, CHROMIUM_ARGS
@@ -180,3 +182,18 @@ def test_the_markdown_maths_typesets_too(page):
     assert len(maths) == 1
     page.evaluate("document.body.innerHTML = ''")
     assert page.evaluate(TYPESET, maths) == [None]
+
+
+def test_in_jupyter_the_result_is_typeset_maths_and_still_plain_text(tmp_path):
+    """A real kernel: the cell's result carries text/latex (or text/markdown) beside text/plain."""
+    cells = ["from engine import explain\nfrom tests.engine.graphs import neuron\nC = neuron()[0]",
+             'explain(C, format="latex")', 'explain(C, format="markdown", mode="forward")', "explain(C)"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    path = tmp_path / "views.ipynb"
+    nbformat.write(nb, path)
+    ran = execute(path, tmp_path)
+    latex, markdown, text = (cell.outputs[0]["data"] for cell in ran.cells[1:])
+    assert latex["text/latex"].startswith("\\begin{align*}") and "\\frac{\\partial C}" in latex["text/latex"]
+    assert "% Forward pass" in latex["text/plain"]
+    assert "| # | node | value | tangent rule | tangent |" in markdown["text/markdown"]
+    assert set(text) == {"text/plain"}

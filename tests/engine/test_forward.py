@@ -137,8 +137,10 @@ def test_forward_mode_refuses_bad_input_naming_it():
     C, n = neuron()
     with pytest.raises(ValueError, match="mode must be"):
         explain(C, mode="sideways")
-    with pytest.raises(ValueError, match="not an input"):
+    with pytest.raises(ValueError, match="wrt: z=-1.2 is not an input"):
         explain(C, mode="forward", wrt=[n["z"]])
+    with pytest.raises(TypeError, match="wrt: expected the graph's input Values, got float"):
+        explain(C, mode="forward", wrt=[1.0])
     with pytest.raises(ValueError, match="wrt is for mode='forward'"):
         explain(C, wrt=[n["b"]])
     with pytest.raises(ValueError, match="2 inputs but 1 tangents"):
