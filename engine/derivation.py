@@ -95,7 +95,7 @@ def _latex_section(s: Section) -> str:
 
 
 def _markdown_section(s: Section) -> str:
-    parts = [f"**{s.title}**"]
+    parts = [f"**{_markdown_text(s.title)}**"]
     if s.rows:
         align = ["---:" if i in s.right else "---" for i in range(len(s.header))]
         parts.append("\n".join("| " + " | ".join(map(_markdown_cell, row)) + " |"

@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from engine import Value, detect_anomaly, explain, forward_mode_steps, grad, hessian, jacobian, jvp, no_grad
 from engine.autodiff import gradients, topological_order
 from engine.forward import forward_walk
+from engine.value import apply
 from tests.engine.graphs import neuron
+from tests.engine.test_one_walk import SOFTPLUS
 from tests.engine.test_properties import KINDS, N_VARS, SETTINGS, _Values, _lift, _usable, evaluate, points, rooted
 
 TOL = 1e-12
@@ -174,3 +176,9 @@ def test_jvp_of_a_list_an_input_given_twice_and_a_constant():
     x = Value(1.5)
     assert jvp(lambda a, b: a * b, [x, x], [1.0, 1.0]) == (2.25, 6.0)  # x moves at 2
     assert jvp(lambda a: 4.0, [1.0], [1.0]) == (4.0, 0.0)
+
+
+def test_a_new_op_gets_forward_mode_for_free():
+    f = lambda x, y: apply(SOFTPLUS, x * y) * x
+    assert all(close(a, b) for a, b in zip(jacobian(f, [0.4, -1.3], mode="forward")[0],
+                                          jacobian(f, [0.4, -1.3])[0]))
