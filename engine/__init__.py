@@ -21,15 +21,17 @@ from .check import gradcheck
 from .context import detect_anomaly, gc_paused, no_grad, scope
 from .draw import mimebundle
 from .expr import parse
-from .higher import grad, hessian, jacobian
+from .forward import forward_mode_steps
+from .higher import grad, hessian, jacobian, jvp
 from .steps import backward_steps, explain, forward_steps
+from .trace import trace
 from .value import Value
 
 __all__ = [
     "Value", "ops", "backward", "topological_order", "zero_grad",
     "no_grad", "scope", "detect_anomaly", "gc_paused",
-    "forward_steps", "backward_steps", "explain",
-    "gradcheck", "grad", "jacobian", "hessian", "compile", "parse",
+    "forward_steps", "backward_steps", "forward_mode_steps", "explain", "trace",
+    "gradcheck", "grad", "jacobian", "hessian", "jvp", "compile", "parse",
 ]
 
 # Jupyter shows a Value as its graph. Wired here, at the top, so that the node class

@@ -22,7 +22,9 @@ from .draw import draw, render
 from .expr import UNARY_FUNCTIONS, Expression, ExpressionError, free_names, parse
 from .notation import number
 from .player import save_html
+from .derivation import FORMATS
 from .steps import explain
+from .trace import diff, load, trace
 from .value import ARITHMETIC_ERRORS, check_label
 
 __all__ = [
@@ -208,6 +210,15 @@ STEP_EXAMPLES = """\
 examples:
   chainrule step "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --name C
   chainrule step "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --html steps.html
+  chainrule step "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --format latex
+  chainrule step "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --trace mine.json
+"""
+
+DIFF_EXAMPLES = """\
+examples:
+  chainrule diff mine.json reference.json
+  chainrule diff mine.json torch.json --rtol 1e-6
+exit code 0 when the traces agree, 1 at the first difference, 2 for a file that is not a trace.
 """
 
 CHECK_EXAMPLES = """\
@@ -220,7 +231,7 @@ exit code 0 when autodiff agrees with finite differences (and your formulas), 1 
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add `graph`, `step` and `check` to a parser's subcommands."""
+    """Add `graph`, `step`, `check` and `diff` to a parser's subcommands."""
     commands = {  # name: (what runs it, one line for the list, what --help says first, examples)
         "graph": (run_graph, "draw a formula's graph with its values and gradients",
                   "Draw the graph of a formula, after a backward pass, with every value and gradient.",
@@ -247,6 +258,25 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     step.add_argument("--html", metavar="PATH",
                       help="also write the step-through page (one self-contained HTML file)")
+    step.add_argument("--format", choices=FORMATS, default="text",
+                      help="text tables (default), Markdown, or LaTeX for lecture notes")
+    step.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
+                      help="reverse mode (backprop, default) or forward mode, one pass per variable")
+    step.add_argument("--trace", metavar="PATH",
+                      help="also write every node's value, gradient and local partials as JSON")
+
+    compare_traces = subparsers.add_parser(
+        "diff", help="the first node where two traces disagree", epilog=DIFF_EXAMPLES,
+        description="Compare two traces (from step --trace, engine.trace, or any engine that\n"
+                    "writes the format of docs/views.md): structure, then every value, then\n"
+                    "every gradient, and name the first node that differs.")
+    compare_traces.set_defaults(func=run_diff)
+    compare_traces.add_argument("mine", help="your trace (JSON)")
+    compare_traces.add_argument("reference", help="the trace to compare it with")
+    compare_traces.add_argument("--rtol", type=non_negative_float, default=1e-9,
+                                help="relative tolerance (default 1e-9)")
+    compare_traces.add_argument("--atol", type=non_negative_float, default=1e-12,
+                                help="absolute tolerance (default 1e-12)")
 
     check.add_argument("--analytic", action="append", default=[], metavar="NAME=FORMULA",
                        help="your derivative with respect to NAME, as a formula of the same "
@@ -312,10 +342,25 @@ def run_graph(args: argparse.Namespace) -> int:
 
 def run_step(args: argparse.Namespace) -> int:
     expression = build(args.expression, args.values, args.name)
-    print(explain(expression.root))
+    print(explain(expression.root, format=args.format, mode=args.mode))
+    written = []
     if args.html:
-        path = save_html(expression.root, args.html)
-        print(f"\nwrote {path}")
+        written.append(save_html(expression.root, args.html))
+    if args.trace:
+        written.append(trace(expression.root, args.trace))
+    for path in written:
+        print(f"\nwrote {path}", file=sys.stderr if args.format != "text" else sys.stdout)
+    return EXIT_OK
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    mine, reference = load(args.mine), load(args.reference)
+    difference = diff(mine, reference, rtol=args.rtol, atol=args.atol)
+    if difference is not None:
+        print(f"first difference, at {difference.node}: {difference.message}")
+        raise CommandFailed(f"the traces differ ({difference.kind} of {difference.node})")
+    print(f"the traces agree: {len(mine)} nodes, every value and gradient within "
+          f"rtol={args.rtol:g}, atol={args.atol:g}")
     return EXIT_OK
 
 

@@ -6,17 +6,23 @@ gives second derivatives, and so on. Nothing here restates a derivative or walks
 graph: every partial comes from the op table, every walk from `autodiff.gradients`.
 
 `grad(f)` returns Values (differentiable again); `jacobian(f, xs)` and `hessian(f, xs)`
-return floats by default, Values with `create_graph=True`.
+return floats by default, Values with `create_graph=True`. `jvp` and
+`jacobian(..., mode="forward")` run forward mode (`engine.forward.forward_walk`) over the
+same graph and the same table.
 """
 from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from .autodiff import gradients
+from .autodiff import ValueMath, gradients, topological_order
 from .context import state
+from .forward import forward_walk
+from .ops import FloatMath
 from .value import Number, Value, as_float, lift
 
-__all__ = ["grad", "jacobian", "hessian"]
+__all__ = ["grad", "jacobian", "hessian", "jvp"]
+
+MODES = ("reverse", "forward")
 
 
 # ---------------------------------------------------------------- the functional API
@@ -71,26 +77,81 @@ def grad(f: Callable[..., Value]) -> Callable[..., tuple[Value, ...]]:
 
 def jacobian(
     f: Callable[..., Sequence[Value] | Value], xs: Sequence[Value | Number], *,
-    create_graph: bool = False,
+    create_graph: bool = False, mode: str = "reverse",
 ) -> list[list]:
     """The Jacobian of `f` at `xs`: row i holds d f_i/d x_j for every j.
 
     `f(*xs)` returns a list of Values (a single Value counts as a one-row list). Entries
-    are floats, or Values with `create_graph=True`.
+    are floats, or Values with `create_graph=True`. `mode="reverse"` builds it row by row
+    (one backward pass per output), `mode="forward"` column by column (one forward pass
+    per input): the same numbers, with the work the other way round.
     """
     _check_callable(f, "jacobian")
     _needs_graph("jacobian")
+    if mode not in MODES:
+        raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', got {mode!r}")
     inputs = _inputs(_sequence(xs, "jacobian"), "jacobian")
-    ys = f(*inputs)
+    ys = _outputs(f(*inputs), "jacobian")
+    if mode == "reverse":
+        return [gradients(y, inputs, create_graph=create_graph) for y in ys]
+    columns = [_tangents(ys, {x: 1.0}, create_graph) for x in inputs]
+    return [[column[i] for column in columns] for i in range(len(ys))]
+
+
+def jvp(
+    f: Callable[..., Sequence[Value] | Value], xs: Sequence[Value | Number],
+    tangents: Sequence[Number],
+) -> tuple:
+    """f's value at `xs` and its directional derivative along `tangents`, by forward mode.
+
+    Returns `(value, derivative)`: floats when `f` returns one Value, lists of floats
+    when it returns a list. The derivative is Σ_j d f/d x_j · tangents[j], carried from
+    the inputs up with the op table's partials, in one pass.
+    """
+    _check_callable(f, "jvp")
+    _needs_graph("jvp")
+    inputs = _inputs(_sequence(xs, "jvp"), "jvp")
+    rates = [as_float(t, f"jvp tangent {i}") for i, t in enumerate(_sequence(tangents, "jvp"))]
+    if len(rates) != len(inputs):
+        raise ValueError(f"jvp: {len(inputs)} inputs but {len(rates)} tangents; give one tangent per input")
+    seeds: dict[Value, float] = {}
+    for x, t in zip(inputs, rates):  # an input given twice moves at the sum of its rates
+        seeds[x] = seeds.get(x, 0.0) + t
+    result = f(*inputs)
+    if isinstance(result, Value) or not hasattr(result, "__iter__"):  # one output
+        y = _scalar(result, "jvp")
+        return y.data, _tangents([y], seeds, False)[0]
+    ys = _outputs(result, "jvp")
+    return [y.data for y in ys], _tangents(ys, seeds, False)
+
+
+def _outputs(ys: object, what: str) -> list[Value]:
+    """f's result as a list of Values (one Value counts as a list of one)."""
     if isinstance(ys, Value):
-        ys = [ys]
+        return [ys]
     try:
-        ys = list(ys)
+        ys = list(ys)  # type: ignore[call-overload]
     except TypeError:
-        raise TypeError(
-            f"jacobian: the function must return a list of Values, got {type(ys).__name__}"
-        ) from None
-    return [gradients(_scalar(y, "jacobian"), inputs, create_graph=create_graph) for y in ys]
+        raise TypeError(f"{what}: the function must return a list of Values, got {type(ys).__name__}") from None
+    return [_scalar(y, what) for y in ys]
+
+
+def _tangents(ys: list[Value], seeds: dict, create_graph: bool) -> list:
+    """d y/dt for every y in `ys`, the inputs moving at the rates of `seeds`: one forward
+    pass over every node any y depends on."""
+    order, seen = [], set()
+    for y in ys:  # one order for all outputs: each output's order, nodes already placed skipped
+        for node in topological_order(y):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    m = ValueMath if create_graph else FloatMath
+    found = {x: lift(t) for x, t in seeds.items()} if create_graph else dict(seeds)
+    for _ in forward_walk(order, found, m):
+        pass
+    if create_graph:
+        return [lift(found.get(y, 0.0)) for y in ys]
+    return [float(found.get(y, 0.0)) for y in ys]
 
 
 def hessian(

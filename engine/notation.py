@@ -8,12 +8,13 @@ notation for a derivative (dC/dz, dC/d(mul1)).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Iterable, Sequence
 
 from .ops import Op, fmt_number
 from .value import Value
 
-__all__ = ["number", "names", "d", "ratio", "expression", "table"]
+__all__ = ["number", "names", "d", "ratio", "expression", "table", "latex_name", "latex_number", "latex_ratio"]
 
 number = fmt_number
 """A number as every table, label and formula shows it: exact for integers, else six
@@ -81,3 +82,48 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], right: Iterable[
         lines.append("  ".join(cells).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the same, in LaTeX
+
+_LATEX_NAME = re.compile(r"([A-Za-z]+|[α-ω])([0-9]+(?:\.[0-9]+)*)?('*)")
+_LATEX_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
+               "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
+_NUMBER = re.compile(r"-?(?:[0-9.]+(?:e[-+]?[0-9]+)?|inf|nan)")
+
+
+def latex_number(x: float, digits: int = 6) -> str:
+    """`number(x)` in LaTeX: 1.5 \\times 10^{-7} for 1.5e-07, \\infty for inf."""
+    return _latex_number_text(number(x, digits))
+
+
+def _latex_number_text(text: str) -> str:
+    sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
+    if body == "inf":
+        return sign + r"\infty"
+    if body == "nan":
+        return r"\text{nan}"
+    mantissa, e, exponent = body.partition("e")
+    return sign + (mantissa if not e else rf"{mantissa} \times 10^{{{int(exponent)}}}")
+
+
+def latex_name(name: str) -> str:
+    """A display name in LaTeX: w, x_{1}, \\mathrm{mul}_{1}, w_{1.2.3}, \\delta_{2}; a constant's
+    number (negative ones in parentheses); anything else as escaped upright text."""
+    match = _LATEX_NAME.fullmatch(name)
+    if match:
+        letters, index, primes = match.groups()
+        if "α" <= letters <= "ω":  # δ, σ: the letter's command, \\delta, \\sigma
+            head = "\\" + unicodedata.name(letters).rsplit(" ", 1)[1].lower().replace("lamda", "lambda")
+        else:
+            head = letters if len(letters) == 1 else rf"\mathrm{{{letters}}}"
+        return head + (f"_{{{index}}}" if index else "") + primes
+    if _NUMBER.fullmatch(name):
+        shown = _latex_number_text(name)
+        return f"({shown})" if shown.startswith("-") else shown
+    return r"\text{" + "".join(_LATEX_TEXT.get(c, c) for c in name) + "}"
+
+
+def latex_ratio(top: str, bottom: str) -> str:
+    """`ratio` in LaTeX, as the documents write it: \\frac{\\partial C}{\\partial w}."""
+    return rf"\frac{{\partial {latex_name(top)}}}{{\partial {latex_name(bottom)}}}"

@@ -45,7 +45,8 @@ class Op:
     agree with `partials`. `written` is how a node of this op is shown, from its inputs'
     names: a template such as `"{0} * {1}"`, or a function of the list of names.
     `arity` is the number of inputs (None: any); `param` a constant baked into the op
-    (the exponent of `pow`).
+    (the exponent of `pow`). `latex` and `latex_formulas` say the same two things in
+    LaTeX, for derivations in lecture notes; an op without them is written as in text.
     """
 
     name: str
@@ -56,6 +57,8 @@ class Op:
     formulas: tuple[str, ...] | Callable[[int, int], str]
     written: str | Callable[[Sequence[str]], str]
     param: float | None = None
+    latex: str | Callable[[Sequence[str]], str] | None = None
+    latex_formulas: tuple[str, ...] | Callable[[int, int], str] | None = None
 
     def formula(self, i: int, n: int) -> str:
         """The template of the partial with respect to input `i` of `n`."""
@@ -64,11 +67,25 @@ class Op:
 
     def write(self, names: Sequence[str]) -> str:
         """How a node of this op reads, given its inputs' names: `w * x`, `tanh(z)`."""
-        w = self.written
-        return w.format(*names) if isinstance(w, str) else w(names)
+        return _fill(self.written, names)
+
+    def write_latex(self, names: Sequence[str]) -> str:
+        """`write` in LaTeX, from the inputs' LaTeX names: `w \\cdot x`, `\\tanh(z)`."""
+        return _fill(self.written if self.latex is None else self.latex, names)
+
+    def formula_latex(self, i: int, n: int) -> str:
+        """The LaTeX template of the partial with respect to input `i` of `n`."""
+        f = self.latex_formulas
+        if f is None:
+            return self.formula(i, n)
+        return f[i] if isinstance(f, tuple) else f(i, n)
 
     def __repr__(self) -> str:
         return f"Op({self.symbol})"
+
+
+def _fill(template: str | Callable[[Sequence[str]], str], names: Sequence[str]) -> str:
+    return template.format(*names) if isinstance(template, str) else template(names)
 
 
 def fmt_number(x: float, digits: int = 6) -> str:
@@ -190,43 +207,51 @@ SUB = Op(name="sub", symbol="-", arity=2, written="{0} - {1}",
 NEG = Op(name="neg", symbol="neg", arity=1, written="-{0}",
          forward=lambda m, a: -a,
          partials=lambda m, out, a: (-1.0,), formulas=("-1",))
-MUL = Op(name="mul", symbol="*", arity=2, written="{0} * {1}",
+MUL = Op(name="mul", symbol="*", arity=2, written="{0} * {1}", latex=r"{0} \cdot {1}",
          forward=lambda m, a, b: a * b,
          partials=lambda m, out, a, b: (b, a), formulas=("{1}", "{0}"))
-DIV = Op(name="div", symbol="/", arity=2, written="{0} / {1}",
+DIV = Op(name="div", symbol="/", arity=2, written="{0} / {1}", latex=r"\frac{{{0}}}{{{1}}}",
          forward=lambda m, a, b: m.div(a, b),
          # -(a/b)/b, not -a/(b*b): b*b under- or overflows for |b| beyond 1e+-154 where the
          # derivative itself is an ordinary float (a=1e-300, b=1e-200 gives -1e100).
-         partials=lambda m, out, a, b: (1.0 / b, -out / b), formulas=("1/{1}", "-({0}/{1})/{1}"))
-EXP = Op(name="exp", symbol="exp", arity=1, written="exp({0})",
+         partials=lambda m, out, a, b: (1.0 / b, -out / b), formulas=("1/{1}", "-({0}/{1})/{1}"),
+         latex_formulas=(r"\frac{{1}}{{{1}}}", r"-\frac{{{0}}}{{{1}^{{2}}}}"))
+EXP = Op(name="exp", symbol="exp", arity=1, written="exp({0})", latex="e^{{{0}}}",
          forward=lambda m, a: m.exp(a),
-         partials=lambda m, out, a: (out,), formulas=("exp({0})",))
-LOG = Op(name="log", symbol="log", arity=1, written="log({0})",
+         partials=lambda m, out, a: (out,), formulas=("exp({0})",), latex_formulas=("e^{{{0}}}",))
+LOG = Op(name="log", symbol="log", arity=1, written="log({0})", latex=r"\ln({0})",
          forward=lambda m, a: m.log(a),
-         partials=lambda m, out, a: (1.0 / a,), formulas=("1/{0}",))
-TANH = Op(name="tanh", symbol="tanh", arity=1, written="tanh({0})",
+         partials=lambda m, out, a: (1.0 / a,), formulas=("1/{0}",), latex_formulas=(r"\frac{{1}}{{{0}}}",))
+TANH = Op(name="tanh", symbol="tanh", arity=1, written="tanh({0})", latex=r"\tanh({0})",
           forward=lambda m, a: m.tanh(a),
           # the documents' 1/cosh^2: their numbers, bit for bit
-          partials=lambda m, out, a: (m.sech2(a),), formulas=("1/cosh({0})^2",))
-SIGMOID = Op(name="sigmoid", symbol="σ", arity=1, written="σ({0})",
+          partials=lambda m, out, a: (m.sech2(a),), formulas=("1/cosh({0})^2",),
+          latex_formulas=(r"\frac{{1}}{{\cosh^{{2}}({0})}}",))
+SIGMOID = Op(name="sigmoid", symbol="σ", arity=1, written="σ({0})", latex=r"\sigma({0})",
              forward=lambda m, a: m.sigmoid(a),
-             partials=lambda m, out, a: (out * (1.0 - out),), formulas=("σ({0}) * (1 - σ({0}))",))
+             partials=lambda m, out, a: (out * (1.0 - out),), formulas=("σ({0}) * (1 - σ({0}))",),
+             latex_formulas=(r"\sigma({0})\,(1 - \sigma({0}))",))
 RELU = Op(name="relu", symbol="relu", arity=1, written="relu({0})",
+          latex=r"\operatorname{{relu}}({0})",
           forward=lambda m, a: m.relu(a),
-          partials=lambda m, out, a: (m.step(a),), formulas=("1 if {0} > 0 else 0",))
+          partials=lambda m, out, a: (m.step(a),), formulas=("1 if {0} > 0 else 0",),
+          latex_formulas=(r"\begin{{cases}} 1 & {0} > 0 \\ 0 & \text{{otherwise}} \end{{cases}}",))
 # 1/cosh(a)^2, tanh's derivative as a node: gradients of tanh stay exact when
 # differentiated again (1 - tanh^2 would cancel to 0 for large a).
 SECH2 = Op(name="sech2", symbol="sech²", arity=1, written="sech²({0})",
+           latex=r"\operatorname{{sech}}^{{2}}({0})",
            forward=lambda m, a: m.sech2(a),
            partials=lambda m, out, a: (-2.0 * out * m.tanh(a),),
-           formulas=("-2 * sech²({0}) * tanh({0})",))
-SIN = Op(name="sin", symbol="sin", arity=1, written="sin({0})",
+           formulas=("-2 * sech²({0}) * tanh({0})",),
+           latex_formulas=(r"-2 \operatorname{{sech}}^{{2}}({0}) \tanh({0})",))
+SIN = Op(name="sin", symbol="sin", arity=1, written="sin({0})", latex=r"\sin({0})",
          forward=lambda m, a: m.sin(a),
-         partials=lambda m, out, a: (m.cos(a),), formulas=("cos({0})",))
-COS = Op(name="cos", symbol="cos", arity=1, written="cos({0})",
+         partials=lambda m, out, a: (m.cos(a),), formulas=("cos({0})",), latex_formulas=(r"\cos({0})",))
+COS = Op(name="cos", symbol="cos", arity=1, written="cos({0})", latex=r"\cos({0})",
          forward=lambda m, a: m.cos(a),
-         partials=lambda m, out, a: (-m.sin(a),), formulas=("-sin({0})",))
+         partials=lambda m, out, a: (-m.sin(a),), formulas=("-sin({0})",), latex_formulas=(r"-\sin({0})",))
 SUM = Op(name="sum", symbol="Σ", arity=None, written=lambda names: f"Σ({', '.join(names)})",
+         latex=lambda names: " + ".join(names),
          forward=lambda m, *xs: m.sum(xs),
          partials=lambda m, out, *xs: (1.0,) * len(xs), formulas=lambda i, n: "1")
 
@@ -241,8 +266,13 @@ def _dot_written(names: Sequence[str]) -> str:
     return " + ".join(f"{w}·{x}" for w, x in zip(names[:n], names[n:]))
 
 
+def _dot_latex(names: Sequence[str]) -> str:
+    n = len(names) // 2
+    return " + ".join(f"{w} {x}" for w, x in zip(names[:n], names[n:]))
+
+
 # w·x over inputs (w_1..w_n, x_1..x_n): one node for a whole weighted sum.
-DOT = Op(name="dot", symbol="·", arity=None, written=_dot_written,
+DOT = Op(name="dot", symbol="·", arity=None, written=_dot_written, latex=_dot_latex,
          forward=lambda m, *xs: m.dot(xs[: len(xs) // 2], xs[len(xs) // 2 :]),
          partials=_dot_partials, formulas=lambda i, n: "{%d}" % ((i + n // 2) % n))
 
@@ -257,6 +287,14 @@ def _power_partial(p: float) -> str:
     return f"{shown} * {{0}}" if p == 2.0 else f"{shown} * {{0}}^{fmt_number(p - 1.0)}"
 
 
+def _power_partial_latex(p: float) -> str:
+    """`_power_partial` in LaTeX: 2 a, 3 a^{2}, -1.5 a^{-2.5}."""
+    if p in (0.0, 1.0):
+        return _power_partial(p)
+    shown = fmt_number(p)
+    return f"{shown} {{0}}" if p == 2.0 else f"{shown} {{0}}^{{{{{fmt_number(p - 1.0)}}}}}"
+
+
 def power(p: float) -> Op:
     """The `pow` op for one constant exponent `p` (cached, so each exponent is one Op)."""
     return _power(float(p))  # float first: power(2) and power(2.0) are the same Op
@@ -267,6 +305,7 @@ def _power(p: float) -> Op:
     shown = fmt_number(p)
     return Op(
         name="pow", symbol=f"**{shown}", arity=1, written=f"{{0}}**{shown}",
+        latex=f"{{0}}^{{{{{shown}}}}}", latex_formulas=(_power_partial_latex(p),),
         forward=lambda m, a: m.pow(a, p),
         partials=lambda m, out, a: (0.0 if p == 0.0 else p * m.pow(a, p - 1.0),),
         formulas=(_power_partial(p),), param=p,

@@ -12,9 +12,11 @@ Names and notation come from `engine.notation`: dC/dz = dC/da * da/dz.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from .autodiff import fresh_grads, reverse_walk, topological_order
+from .derivation import Equation, Section, chain_sum, check_format, computed, local_partial, render
+from .forward import forward_sections
 from .notation import expression, names, number, ratio, table
 from .value import Value, as_float
 
@@ -147,13 +149,31 @@ def _check_value(root: object) -> None:
 
 # ---------------------------------------------------------------- the table
 
-def explain(root: Value, grad: float = 1.0) -> str:
-    """The forward and backward pass of `root` as aligned text tables, using the labels.
+def explain(root: Value, grad: float = 1.0, *, format: str = "text", mode: str = "reverse",
+            wrt: Sequence[Value] | None = None) -> str:
+    """The forward and backward pass of `root` as aligned tables, using the labels.
 
     Computes the gradients of one fresh backward pass (leaf grads start at 0) and puts
-    every `.grad` back as it was afterwards: explaining changes nothing.
+    every `.grad` back as it was afterwards: explaining changes nothing. `format` is
+    "text", "markdown" or "latex" (the chain rule along every path, ready for notes;
+    the result displays typeset in Jupyter). `mode="forward"` shows forward mode instead:
+    one pass of tangents per input of `wrt` (default: the labelled inputs), and the work
+    it takes beside reverse mode.
     """
     _check_value(root)
+    check_format(format)
+    if mode == "forward":
+        if grad != 1.0:
+            raise ValueError("grad seeds reverse mode; forward mode seeds each input of wrt with 1")
+        return render(forward_sections(root, wrt), format)
+    if mode != "reverse":
+        raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
+    if wrt is not None:
+        raise ValueError("wrt is for mode='forward': reverse mode gives every input's gradient at once")
+    return render(_reverse_sections(root, grad), format)
+
+
+def _reverse_sections(root: Value, grad: float) -> list[Section]:
     order = topological_order(root)
     with fresh_grads(order):
         fwd = list(forward_steps(root))
@@ -162,6 +182,7 @@ def explain(root: Value, grad: float = 1.0) -> str:
     r = label[root]
 
     forward_rows = [[str(s.index + 1), s.name, s.expression, number(s.value)] for s in fwd]
+    computed_lines = [computed(s.name, s.node._op, [label[p] for p in s.parents], s.value) for s in fwd]
     backward_rows = []
     for s in bwd:
         first = True
@@ -183,29 +204,43 @@ def explain(root: Value, grad: float = 1.0) -> str:
 
     leaves = [v for v in order if v._op is None]
     grads = [[f"{ratio(r, label[v])}", number(g)] for v, g in _fresh_leaf_grads(order, bwd, as_float(grad))]
-    chains = _chains(order, bwd, label)
-    parts = [
-        f"Forward pass ({len(fwd)} values)",
-        table(["#", "node", "computed as", "value"], forward_rows, right={3}),
-        "",
-        f"Backward pass ({len(bwd)} steps): each parent receives upstream * local partial",
-        table(["#", "node", "upstream", "local partial", "chain rule product", "sent",
-               "running total"], backward_rows, right={5}),
-        "",
-        f"Gradients of the inputs ({len(leaves)})",
-        table(["gradient", "value"], grads, right={1}),
+    sections = [
+        Section(f"Forward pass ({len(fwd)} values)", ["#", "node", "computed as", "value"],
+                forward_rows, frozenset({3}), computed_lines),
+        Section(f"Backward pass ({len(bwd)} steps): each parent receives upstream * local partial",
+                ["#", "node", "upstream", "local partial", "chain rule product", "sent", "running total"],
+                backward_rows, frozenset({5}), _backward_equations(bwd, r)),
+        Section(f"Gradients of the inputs ({len(leaves)})", ["gradient", "value"], grads, frozenset({1})),
     ]
+    chains = _chains(order, bwd, label)
     if chains:
-        parts += ["", "The chain rule along every path to each input", *chains]
-    return "\n".join(parts)
+        sections.append(Section("The chain rule along every path to each input", equations=chains))
+    return sections
+
+
+def _backward_equations(bwd: list[BackwardStep], r: str) -> list[Equation]:
+    """For LaTeX: each local partial, then each node's gradient as the sum of what its
+    children sent (upstream * local partial), in the order the walk completes them."""
+    partials = [local_partial(s.name, s.node._op, [e.name for e in s.edges], e.position, e.partial)
+                for s in bwd for e in s.edges]
+    received: dict[Value, list] = {}
+    for s in bwd:
+        upstream = [] if s.index == 0 else [(r, s.name, s.upstream)]  # the root's dC/dC = 1 is no factor
+        for e in s.edges:
+            received.setdefault(e.parent, []).append([*upstream, (s.name, e.name, e.partial)])
+    last = {e.parent: e for s in bwd for e in s.edges}
+    sums = [chain_sum(r, e.name, received[parent], e.total) for parent, e in last.items()
+            if len(received[parent][0]) > 1 or len(received[parent]) > 1]  # not dC/dp = dC/dp
+    return partials + sums
 
 
 MAX_CHAINS = 16
 """`explain` writes out every path's product only for graphs with at most this many paths."""
 
 
-def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]) -> list[str]:
-    """One line per path from the root to an input: dC/dw = dC/da * da/dz * dz/dw = ...
+def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]) -> list[Equation]:
+    """Per input, one line per path from the root to it: dC/dw = dC/da * da/dz * dz/dw = ...
+    (in LaTeX, one equation summing the paths, equal to the gradient).
 
     Empty when the graph has more than MAX_CHAINS such paths (they multiply quickly).
     """
@@ -218,6 +253,7 @@ def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]
     if not leaves or sum(count.get(v, 0) for v in leaves) > MAX_CHAINS:
         return []
     partial = {(s.node, e.position): e.partial for s in bwd for e in s.edges}
+    leaf_grads = {e.parent: e.total for s in bwd for e in s.edges}
     paths: dict[Value, list[list[tuple[Value, int]]]] = {}
     stack: list[tuple[Value, list[tuple[Value, int]]]] = [(root, [])]
     while stack:
@@ -230,14 +266,20 @@ def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]
     r = label[root]
     lines = []
     for leaf in leaves:
-        for k, path in enumerate(paths.get(leaf, [])):
+        found = paths.get(leaf, [])
+        text = []
+        for k, path in enumerate(found):
             factors = [ratio(label[v], label[v._parents[i]]) for v, i in path]
             values = [number(partial[step]) for step in path]
             product = 1.0
             for step in path:
                 product *= partial[step]
             head = f"{ratio(r, label[leaf])} =" if k == 0 else " " * len(ratio(r, label[leaf])) + " +"
-            lines.append(f"{head} {' * '.join(factors)} = {' * '.join(values)} = {number(product)}")
+            text.append(f"{head} {' * '.join(factors)} = {' * '.join(values)} = {number(product)}")
+        if found:
+            terms = [[(label[v], label[v._parents[i]], partial[(v, i)]) for v, i in path] for path in found]
+            latex = chain_sum(r, label[leaf], terms, leaf_grads[leaf]).latex
+            lines.append(Equation("\n".join(text), latex))
     return lines
 
 
