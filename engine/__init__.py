@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from . import ops
-from .autodiff import backward, topological_order, zero_grad
+from .autodiff import RepeatedBackwardWarning, backward, topological_order, zero_grad
 from .check import gradcheck
 from .context import detect_anomaly, gc_paused, no_grad, scope
 from .draw import mimebundle
@@ -26,7 +26,7 @@ from .steps import backward_steps, explain, forward_steps
 from .value import Value
 
 __all__ = [
-    "Value", "ops", "backward", "topological_order", "zero_grad",
+    "Value", "ops", "backward", "topological_order", "zero_grad", "RepeatedBackwardWarning",
     "no_grad", "scope", "detect_anomaly", "gc_paused",
     "forward_steps", "backward_steps", "explain",
     "gradcheck", "grad", "jacobian", "hessian", "compile", "parse",
