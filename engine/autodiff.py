@@ -305,6 +305,7 @@ def _warn_if_accumulating(root: Value, order: list[Value]) -> bool:
     holding = [v for v in order if v._op is None and v.grad is not None and v.grad != 0.0]
     if not holding:
         return False
+    holding = [v for v in holding if v.label] or holding  # variables first, constants if none
     shown = ", ".join(f"{v.label}.grad" if v.label else f"the grad of the leaf {v.data!r}"
                       for v in holding[:3])
     more = f" and {len(holding) - 3} more" if len(holding) > 3 else ""
