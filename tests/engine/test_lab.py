@@ -159,3 +159,19 @@ def test_no_warning_after_zero_grad_or_from_the_readers():
         explain(y)
         y.zero_grad()
         y.backward()
+
+
+# ---------------------------------------------------------------- a parent used twice
+
+def test_a_parent_used_twice_by_one_op_is_drawn_as_two_named_edges():
+    from engine.draw import draw
+
+    a = Value(3.0, label="a")
+    y = a * a
+    source = draw(y, show_partials=True).source
+    edges = [line for line in source.splitlines() if "v0 -> v1op" in line]
+    assert len(edges) == 2
+    assert "input 1 of 2" in edges[0] and "input 2 of 2" in edges[1]
+    assert all("= 3" in e for e in edges)  # each with its partial
+    plain = draw(a * 2.0).source
+    assert "input 1 of" not in plain
