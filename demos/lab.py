@@ -24,11 +24,14 @@ from nn.plot import plot_lab  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("mistakes", nargs="*", choices=[[], *MISTAKES], metavar="MISTAKE",
+    parser.add_argument("mistakes", nargs="*", metavar="MISTAKE",
                         help=f"which (default all): {', '.join(MISTAKES)}")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--out", default="out", help="folder for the plots (default ./out)")
     args = parser.parse_args(argv)
+    unknown = [m for m in args.mistakes if m not in MISTAKES]
+    if unknown:
+        parser.error(f"unknown mistake {unknown[0]!r}; known: {', '.join(MISTAKES)}")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for mistake in args.mistakes or MISTAKES:

@@ -66,7 +66,7 @@ class Question:
     parent: int | None = None  # partial and product: the input the edge goes to
     traps: tuple[tuple[float, str], ...] = ()  # (a likely wrong answer, the hint that names it)
     nudge: str = ""  # the hint for any other wrong answer
-    total: float | None = None  # product: the input's running total once it has arrived
+    total: float | None = None  # what the edge sent: the input's running total once it arrived
 
     def hint(self, x: float) -> str:
         """What to say to the wrong answer `x`: the trap it fits, else the nudge."""
@@ -126,8 +126,7 @@ def make_quiz(root: Value, *, ask: str = "all") -> Quiz:
             for e in step.edges:
                 arrived.setdefault(e.parent, []).append(e.product)
                 if ask != "gradients" and _asked(e.parent):
-                    # at the root the upstream is the seed, 1: the product is the partial
-                    questions += _edge(step, e, label, index)[: 1 if step.node is root else 2]
+                    questions += _edge(step, e, label, index, at_root=step.node is root)
         questions += [_gradient(v, _total(bwd, v), arrived, label, r, index)
                       for v in order if v._op is None and _asked(v) and v in arrived]
     return Quiz(root, ask, tuple(questions), _fingerprint(ask, questions))
@@ -170,8 +169,9 @@ def _gradient(v: Value, truth: float, arrived: dict, label: dict, r: str, index:
                     nudge=f"Add up what every op that uses {label[v]} sent back to it.")
 
 
-def _edge(step, e, label: dict, index: dict) -> list[Question]:
-    """The local partial along one edge, then the product it sends."""
+def _edge(step, e, label: dict, index: dict, at_root: bool) -> list[Question]:
+    """The local partial along one edge, then the product it sends (at the root, whose
+    upstream is the seed 1, the product is the partial: only the partial is asked)."""
     node, n, r = step.node, step.name, step.root_name
     local, upstream = ratio(n, e.name), ratio(r, n)
     if node._parents.count(e.parent) > 1:  # a * a: one question per use, each named
@@ -193,10 +193,13 @@ def _edge(step, e, label: dict, index: dict) -> list[Question]:
     product_traps.append((step.upstream, f"That is the upstream gradient {upstream} alone: "
                                          f"multiply it by the local partial {local}."))
     written = node._op.write([label[p] for p in node._parents])
+    partial = Question("partial", local, e.partial, index[node], index[e.parent],
+                       traps=_distinct(partial_traps, e.partial), total=e.total if at_root else None,
+                       nudge=f"Differentiate {n} = {written} with respect to {e.name}, the other inputs held fixed.")
+    if at_root:
+        return [partial]
     return [
-        Question("partial", local, e.partial, index[node], index[e.parent],
-                 traps=_distinct(partial_traps, e.partial),
-                 nudge=f"Differentiate {n} = {written} with respect to {e.name}, the other inputs held fixed."),
+        partial,
         Question("product", f"{upstream} * {local}", e.product, index[node], index[e.parent],
                  traps=_distinct(product_traps, e.product), total=e.total,
                  nudge=f"Multiply the upstream gradient {upstream} by the local partial {local}."),
