@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from engine.lab import MISTAKES  # noqa: E402
-from nn.lab import run_lab  # noqa: E402
+from nn.exercises import run_lab  # noqa: E402
 from nn.plot import plot_lab  # noqa: E402
 
 

@@ -35,7 +35,7 @@ from engine.player import save_html
 from . import analytic, data, losses, optim, plot
 from .data import LABELS, builtin, load_file, load_for, resolve
 from .export import run_export
-from .lab import run_lab
+from .exercises import run_lab
 from .model_file import load_model, save_model
 from .module import ACTIVATIONS, MLP
 from .train import evaluate, fit

@@ -16,7 +16,7 @@ from engine.files import write_atomic
 from . import analytic
 from .checks import whole
 from .data import Dataset
-from .lab import LabRun
+from .exercises import LabRun
 from .train import History
 
 __all__ = ["plot_history", "plot_decision_boundary", "loss_title", "plot_lab"]
@@ -88,7 +88,7 @@ def plot_history(history: History, path: str | os.PathLike, *, title: str = "tra
 def plot_lab(run: LabRun, path: str | os.PathLike) -> Path:
     """The break-it lab: the honest and the tampered loss curves, and gradcheck's verdict."""
     if not isinstance(run, LabRun):
-        raise TypeError(f"plot_lab takes an nn.lab.LabRun, got {type(run).__name__}")
+        raise TypeError(f"plot_lab takes an nn.exercises.LabRun, got {type(run).__name__}")
     fig = _figure((6.4, 3.8))
     from matplotlib.ticker import MaxNLocator
 

@@ -1,23 +1,44 @@
-"""The break-it lab: the same small network trained twice, honestly and with one classic
-backprop mistake (`engine.lab.tamper`), and gradcheck's verdict on the mistake.
+"""Exercises on networks: a quiz on one example's walk, and the break-it lab.
 
-That subtly wrong gradients still train for a while is the lesson: a loss curve going down
-proves little; gradcheck names the op.
+- `save_quiz(model, x, target, path)`: the quiz page (`engine.quiz`) on the loss of one
+  example, its inputs and targets labelled as the documents do (x1, y1).
+- `run_lab(mistake)`: the same small network trained twice, honestly and with one classic
+  backprop mistake (`engine.lab.tamper`), and gradcheck's verdict on the mistake. That
+  subtly wrong gradients still train for a while is the lesson: a loss curve going down
+  proves little; gradcheck names the op.
 """
 from __future__ import annotations
 
+import os
+import pathlib
+import textwrap
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 from engine import Value, gradcheck
 from engine.check import GradcheckReport
 from engine.lab import MISTAKES, tamper
+from engine.quiz import save_quiz as save_graph_quiz
 
 from . import data, losses
 from .module import MLP
 from .optim import SGD
 from .train import History, fit
 
-__all__ = ["LabRun", "run_lab"]
+__all__ = ["save_quiz", "LabRun", "run_lab"]
+
+
+def save_quiz(model: Any, x: Sequence[float], target: Any, path: str | os.PathLike, *,
+              loss: "str | losses.Loss" = "mse", **options: Any) -> pathlib.Path:
+    """Write the quiz page on the walk of `model`'s loss C for input `x` and `target`
+    (as `fit` encodes it for `loss`); `options` go to `engine.quiz.save_quiz` (ask,
+    show_values, title)."""
+    loss_fn = losses.get(loss)
+    xs = [Value(v, label=f"x{i}") for i, v in enumerate(x, 1)]
+    ts = [Value(v, label=f"y{j}") for j, v in enumerate(loss_fn.encode(target, model.nout), 1)]
+    C = loss_fn.forward(model(xs), ts)
+    C.label = "C"
+    return save_graph_quiz(C, path, **options)
 
 
 @dataclass(frozen=True)
@@ -42,11 +63,14 @@ class LabRun:
                     f"{score}{stopped}")
 
         verdict = self.verdict.message.splitlines()
-        return "\n".join([
+        lines = [
             f"mistake {self.mistake!r} in {self.op}: {MISTAKES[self.mistake].sentence}",
             line("honest", self.honest), line("tampered", self.tampered, self.stopped),
             "gradcheck on the tampered backward:", *(f"  {v}" for v in verdict),
-        ])
+        ]
+        indent = lambda text: " " * (len(text) - len(text.lstrip()) + 4)  # noqa: E731
+        return "\n".join(textwrap.fill(text, 80, subsequent_indent=indent(text), break_on_hyphens=False)
+                         for text in lines)
 
 
 def _model(seed: int) -> MLP:
