@@ -22,6 +22,7 @@ import pathlib
 import random
 import re
 import struct
+import textwrap
 import zlib
 from dataclasses import dataclass, field
 
@@ -157,7 +158,7 @@ def _gradient(v: Value, truth: float, arrived: dict, label: dict, r: str, index:
     paths = arrived.get(v, [])
     traps = list(_sign(truth))
     if len(paths) > 1:
-        users = f"{label[v]} is used {len(paths)} times"
+        users = f"{label[v]} is used {'twice' if len(paths) == 2 else f'{len(paths)} times'}"
         forgot = (f"That is only part of it: {users}, and {ratio(r, label[v])} is the sum over "
                   "every path (add what each use sends back).")
         traps += [(p, forgot) for p in paths]
@@ -310,7 +311,8 @@ class Grade:
     def score(self) -> int:
         return sum(self.right)
 
-    def report(self) -> str:
+    def report(self, width: int = 80) -> str:
+        """The score, then one paragraph per question not right (wrapped to `width`)."""
         total = len(self.quiz.questions)
         lines = [f"score {self.score} of {total} ({100 * self.score / total:.0f}%)"]
         for i, (q, entry, ok) in enumerate(zip(self.quiz.questions, self.entries, self.right), 1):
@@ -321,7 +323,8 @@ class Grade:
             else:
                 lines.append(f"#{i} {q.prompt} ({KINDS[q.kind]}): answered {entry}, it is "
                              f"{number(q.answer)}. {q.hint(float(entry))}")
-        return "\n".join(lines)
+        return "\n".join(textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False)
+                         for line in lines)
 
 
 def grade(quiz: Quiz, code: str) -> Grade:
