@@ -3,12 +3,16 @@ the plot, the command and the demo) and the quiz on one example's walk."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
+from engine import RepeatedBackwardWarning, explain
 from engine.draw import renderer_available
 from engine.lab import MISTAKES, active
-from nn import MLP
+from engine.player import frames
+from nn import MLP, data, fit
+from nn.optim import SGD
 from nn.cli import main
 from nn.exercises import run_lab, save_quiz
 from tests.conftest import require
@@ -80,3 +84,17 @@ def test_a_network_quiz_labels_inputs_and_targets_as_the_documents_do(tmp_path):
     assert {"x1", "x2", "y1", "C", "w1.1.1", "b2.1"} <= names
     prompts = [q["prompt"] for q in payload["questions"]]
     assert "dC/d(w1.1.1)" in prompts and "dC/dx1" in prompts and all(q["kind"] == "gradient" for q in payload["questions"])
+
+
+def test_training_and_the_pages_never_warn_about_a_second_backward():
+    model = MLP(2, [4, 1], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RepeatedBackwardWarning)
+        fit(model, data.load("moons", n=20, seed=0), optimiser=SGD(model.parameters(), lr=0.1),
+            epochs=3, progress=False)
+        fit(model, data.load("moons", n=20, seed=0), optimiser=SGD(model.parameters(), lr=0.1),
+            epochs=2, batch_size=5, progress=False)
+        loss = (model([0.5, -0.2])[0] - 1.0) ** 2
+        loss.backward()
+        explain(loss)
+        frames(loss)
