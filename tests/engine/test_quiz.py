@@ -205,6 +205,19 @@ def test_the_page_is_self_contained_and_escaped(tmp_path):
     assert payload["nodes"][0]["name"] == XSS
 
 
+def test_values_are_shown_unless_asked_or_hidden(tmp_path):
+    require(renderer_available(), "Graphviz (the `dot` program)")
+
+    def shown(**options):
+        page = save_quiz(neuron(), tmp_path / "q.html", **options).read_text(encoding="utf-8")
+        payload = json.loads(page.split('<script id="quiz-data" type="application/json">')[1].split("</script>")[0])
+        return [n["data"] for n in payload["nodes"] if not n["leaf"]]
+
+    assert all(d is not None for d in shown(ask="backward"))
+    assert all(d is None for d in shown(ask="backward", show_values=False))
+    assert all(d is None for d in shown(ask="all"))  # asked: the learner fills them in
+
+
 def chromium_page(browser_context, path):
     page = browser_context.new_page()
     page.set_viewport_size({"width": 1024, "height": 640})
