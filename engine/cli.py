@@ -222,10 +222,10 @@ exit code 0 when autodiff agrees with finite differences (and your formulas), 1 
 
 QUIZ_EXAMPLES = """\
 examples:
-  chainrule quiz "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0.5 y=1 --html quiz.html
-  chainrule quiz --random --seed 17 --level 3 --html quiz17.html   # one per learner
-  chainrule quiz --random --seed 17 --level 3 --answers            # the teacher's key
-  chainrule quiz grade AEZT-...-Q4 --random --seed 17 --level 3     # score a hand-in code
+  chainrule quiz "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0.5 y=1 --html q.html
+  chainrule quiz --random --seed 17 --level 3 --html q17.html  # one per learner
+  chainrule quiz --random --seed 17 --level 3 --answers           # the key
+  chainrule quiz grade AHMJ-...-MO7Q --random --seed 17 --level 3 # grade a code
 """
 
 

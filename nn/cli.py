@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -156,10 +157,12 @@ def _add_lab(commands: argparse._SubParsersAction) -> None:
         description="Train the same small network (MLP 2-8-1 on two moons, hinge loss) twice:\n"
                     "honestly, and with one op's backward making a classic mistake. Prints both\n"
                     "loss curves' ends and gradcheck's verdict on the tampered backward.\n\nmistakes:\n"
-                    + "\n".join(f"  {m.name:21} ({m.op}) {m.sentence}" for m in MISTAKES.values()),
+                    + "\n".join(textwrap.fill(f"{m.name:21} ({m.op}) {m.sentence}", 78, initial_indent="  ",
+                                               subsequent_indent=" " * 24, break_on_hyphens=False)
+                                 for m in MISTAKES.values()),
         epilog="examples:\n  chainrule lab tanh-as-1-minus-tanh --plot lab.png\n"
                "  chainrule lab overwrite --op mul --epochs 100")
-    lab.add_argument("mistake", choices=list(MISTAKES), metavar="MISTAKE", help=", ".join(MISTAKES))
+    lab.add_argument("mistake", choices=list(MISTAKES), metavar="MISTAKE", help="one of the mistakes above")
     lab.add_argument("--op", help="the op that makes it (default: the mistake's own, in brackets above)")
     lab.add_argument("--epochs", type=positive_int, default=60, help="epochs per training (default 60)")
     lab.add_argument("--seed", type=int, default=0, help="weights and data (default 0)")
