@@ -175,3 +175,13 @@ def test_a_parent_used_twice_by_one_op_is_drawn_as_two_named_edges():
     assert all("= 3" in e for e in edges)  # each with its partial
     plain = draw(a * 2.0).source
     assert "input 1 of" not in plain
+
+
+def test_the_compiled_replay_is_not_tampered_with():
+    a, b = inputs()
+    y = (a - b) ** 2
+    compiled = engine.compile(y, wrt=[a, b])
+    with tamper("sub", "sign"):
+        compiled.forward()
+        compiled.backward()
+    assert [a.grad, b.grad] == gradients((a - b) ** 2, [a, b])
