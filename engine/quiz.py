@@ -242,7 +242,7 @@ _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)(e-?\d+)?")
 
 def _canonical(text: str) -> str | None:
     """An entry as a code stores it ("" for blank), or None if it is not a number."""
-    text = text.strip().lower().replace("\u2212", "-").replace("+", "")
+    text = re.sub(r"^\+|(?<=e)\+", "", text.strip().lower().replace("\u2212", "-"))
     return text if text == "" or _NUMBER.fullmatch(text) else None
 
 

@@ -12,7 +12,7 @@ from engine import Value, topological_order
 from engine.cli import build, main
 from engine.draw import renderer_available
 from engine.quiz import (
-    ASKS, close, decode, encode, grade, make_quiz, random_formula, save_quiz,
+    ASKS, _canonical, close, decode, encode, grade, make_quiz, random_formula, save_quiz,
 )
 from engine.steps import backward_steps
 from tests.conftest import require
@@ -272,3 +272,9 @@ def test_in_chromium_a_sign_error_gets_the_sign_hint_and_counts_against_the_code
     page.locator("#questions input").nth(i + 1).press("Enter")
     assert "Type a number" in page.locator("#questions li").nth(i + 1).locator(".hint").text_content()
     assert errors == []
+
+
+def test_entries_are_read_as_a_learner_types_them():
+    assert [_canonical(t) for t in ["+1.5", "1E+3", " \u22120.4 ", ".5", "-.5e-2", ""]] == \
+        ["1.5", "1e3", "-0.4", ".5", "-.5e-2", ""]
+    assert [_canonical(t) for t in ["1+2", "abc", "1/3", "--1"]] == [None] * 4
