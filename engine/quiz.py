@@ -118,6 +118,7 @@ def make_quiz(root: Value, *, ask: str = "all") -> Quiz:
         questions += [_value(s, index) for s in fwd if s.node._op is not None]
     if ask != "forward":
         arrived: dict[Value, list[float]] = {}  # the products each node received, in order
+        final: dict[Value, float] = {}  # each node's running total after its last arrival
         r = label[root]
         for step in bwd:
             # An interior gradient is asked where it is news: at a reused node (the sum
@@ -126,9 +127,10 @@ def make_quiz(root: Value, *, ask: str = "all") -> Quiz:
                 questions.append(_gradient(step.node, step.upstream, arrived, label, r, index))
             for e in step.edges:
                 arrived.setdefault(e.parent, []).append(e.product)
+                final[e.parent] = e.total
                 if ask != "gradients" and _asked(e.parent):
                     questions += _edge(step, e, label, index, at_root=step.node is root)
-        questions += [_gradient(v, _total(bwd, v), arrived, label, r, index)
+        questions += [_gradient(v, final[v], arrived, label, r, index)
                       for v in order if v._op is None and _asked(v) and v in arrived]
     return Quiz(root, ask, tuple(questions), _fingerprint(ask, questions))
 
@@ -136,11 +138,6 @@ def make_quiz(root: Value, *, ask: str = "all") -> Quiz:
 def _asked(v: Value) -> bool:
     """A variable or a computed node; not a constant."""
     return v._op is not None or bool(v.label)
-
-
-def _total(bwd, leaf: Value) -> float:
-    """The walk's own final total for a leaf (its last running total)."""
-    return [e.total for s in bwd for e in s.edges if e.parent is leaf][-1]
 
 
 def _sign(truth: float) -> tuple[tuple[float, str], ...]:
