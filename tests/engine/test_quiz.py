@@ -228,7 +228,7 @@ def chromium_page(browser_context, path):
 
 
 @pytest.mark.browser
-def test_in_chromium_right_answers_score_full_marks_and_the_code_grades(browser, tmp_path):
+def test_in_chromium_right_answers_score_full_marks_and_the_code_grades(browser, tmp_path, capsys):
     require(renderer_available(), "Graphviz (the `dot` program)")
     root = neuron()
     path = save_quiz(root, tmp_path / "quiz.html")
@@ -245,6 +245,9 @@ def test_in_chromium_right_answers_score_full_marks_and_the_code_grades(browser,
     assert "grad ?" not in grads and "data ?" not in grads  # the walk filled the whole graph
     code = page.locator("#code").text_content()
     assert grade(quiz, code).score == len(quiz.questions)
+    total = len(quiz.questions)
+    assert run(capsys, "grade", code, NEURON[0], *NEURON[1], "--name", "C")[1].splitlines()[1] == \
+        f"score {total} of {total} (100%)"  # through the teacher's command
     assert errors == []
 
 
