@@ -16,22 +16,23 @@ from __future__ import annotations
 from typing import Iterable
 
 from . import ops
-from .autodiff import backward, topological_order, zero_grad
+from .autodiff import RepeatedBackwardWarning, backward, topological_order, zero_grad
 from .check import gradcheck
 from .context import detect_anomaly, gc_paused, no_grad, scope
 from .draw import mimebundle
 from .expr import parse
 from .forward import forward_mode_steps
 from .higher import grad, hessian, jacobian, jvp
+from .quiz import save_quiz
 from .steps import backward_steps, explain, forward_steps
 from .trace import trace
 from .value import Value
 
 __all__ = [
-    "Value", "ops", "backward", "topological_order", "zero_grad",
+    "Value", "ops", "backward", "topological_order", "zero_grad", "RepeatedBackwardWarning",
     "no_grad", "scope", "detect_anomaly", "gc_paused",
     "forward_steps", "backward_steps", "forward_mode_steps", "explain", "trace",
-    "gradcheck", "grad", "jacobian", "hessian", "jvp", "compile", "parse",
+    "gradcheck", "grad", "jacobian", "hessian", "jvp", "compile", "parse", "save_quiz",
 ]
 
 # Jupyter shows a Value as its graph. Wired here, at the top, so that the node class

@@ -17,8 +17,13 @@ every process.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 from contextlib import contextmanager
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from .context import derivative_graph, state
 from .ops import FloatMath
@@ -27,7 +32,8 @@ from .value import ARITHMETIC_ERRORS, Number, Value, apply, as_float, describe, 
 
 __all__ = [
     "topological_order", "reverse_walk", "Visit", "local_partials", "backward", "gradients",
-    "zero_grad", "fresh_grads", "distances", "ValueMath",
+    "zero_grad", "fresh_grads", "distances", "ValueMath", "Tamper", "TAMPER",
+    "RepeatedBackwardWarning",
 ]
 
 
@@ -119,6 +125,41 @@ for _op in ops.TABLE.values():  # exp, log, tanh, sech2, sigmoid, relu, sin, cos
 del _op
 
 
+# ---------------------------------------------------------------- a deliberate mistake
+
+@dataclass(frozen=True)
+class Tamper:
+    """One classic mistake in one op's backward, for `engine.lab.tamper` (which sets it).
+
+    `partials(m, honest, out, *inputs)`, if given, replaces the op's local partials (it
+    receives the honest ones); `chain=False` sends the partial without the upstream
+    factor; `accumulate=False` assigns a parent's gradient instead of adding to it.
+    """
+
+    op: str  # the op's name in the table ("pow" for every exponent)
+    mistake: str
+    partials: Callable[..., tuple] | None = None
+    chain: bool = True
+    accumulate: bool = True
+
+    def applies_to(self, node: Value) -> bool:
+        return self.op == node._op.name
+
+
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+TAMPER: ContextVar[Tamper | None] = ContextVar("chainrule_tamper", default=None)
+"""The mistake in force in this thread or task, if any: `backward` reads it once per
+call and, when set, runs the plain walk, where `_tampered` applies it."""
+
+
+def _tampered(tamper: Tamper, node: Value, m, honest: tuple) -> tuple:
+    """The partials the walk uses at a tampered node: the mistake's, or the honest ones."""
+    if tamper.partials is None:
+        return honest
+    return tuple(tamper.partials(m, honest, m.of(node), *[m.of(p) for p in node._parents]))
+
+
 # ---------------------------------------------------------------- THE reverse walk
 
 class Visit(NamedTuple):
@@ -160,9 +201,11 @@ def reverse_walk(order: Sequence[Value], grads: dict, m=FloatMath) -> Iterator[V
 
     `grads` starts with the seed (`{root: 1.0}`) and ends holding d(root)/d(node) for
     every node anything flowed into. Under `detect_anomaly`, the first NaN or infinite
-    gradient raises, naming the op that sent it.
+    gradient raises, naming the op that sent it. Inside `engine.lab.tamper`, the
+    tampered op's nodes make its mistake (see `Tamper`).
     """
     anomaly = state().anomaly
+    tamper = TAMPER.get()
     zero = m.zero
     for node in reversed(order):
         if node._op is None:
@@ -172,12 +215,18 @@ def reverse_walk(order: Sequence[Value], grads: dict, m=FloatMath) -> Iterator[V
             continue
         parents = node._parents
         partials = local_partials(node, m)
+        mistake = tamper if tamper is not None and tamper.applies_to(node) else None
+        if mistake is not None:
+            partials = _tampered(mistake, node, m, partials)
         products, totals = [], []
         for parent, partial in zip(parents, partials):
-            product = m.chain(upstream, partial)
+            product = m.chain(upstream, partial) if mistake is None or mistake.chain else partial
             if product is not None:
                 before = grads.get(parent, zero)
-                grads[parent] = product if before is None else before + product
+                if before is None or (mistake is not None and not mistake.accumulate):
+                    grads[parent] = product
+                else:
+                    grads[parent] = before + product
             products.append(product)
             totals.append(grads.get(parent))
         if anomaly:
@@ -196,6 +245,19 @@ def _check_finite(node: Value, totals: list) -> None:
 
 # ---------------------------------------------------------------- its consumers
 
+class RepeatedBackwardWarning(UserWarning):
+    """`backward()` ran again through a root whose leaves already hold a gradient, so
+    they now hold the sum of both passes. Silence it with
+    `warnings.simplefilter("ignore", engine.RepeatedBackwardWarning)`."""
+
+
+class _Warned(float):
+    """A root's `.grad` once its repeated backward was warned about: the same float,
+    marked so that the warning comes once per root (Value has no room for a flag)."""
+
+    __slots__ = ()
+
+
 def backward(root: Value, grad: Number = 1.0, *, create_graph: bool = False) -> None:
     """Set `.grad` of everything `root` depends on to d(root)/d(it), scaled by `grad`.
 
@@ -203,13 +265,32 @@ def backward(root: Value, grad: Number = 1.0, *, create_graph: bool = False) -> 
     steps, as in PyTorch). Interior nodes hold this call's gradient only, so a second
     call never double-counts through them. With `create_graph=True` each gradient is a
     Value built from the op table's partials, so it can be differentiated again.
+    Running it again through the same root while its leaves hold a gradient warns once
+    per root (`RepeatedBackwardWarning`): that sum is rarely what was meant.
     """
     seed = as_float(grad, "backward seed")
     order = topological_order(root)
-    if not create_graph:
+    warned = type(root.grad) is _Warned
+    if not warned and root._op is not None and root.grad != 0.0:  # a backward passed here
+        warned = _warn_if_accumulating(root, order)
+    if not create_graph and TAMPER.get() is None:
         _backward_floats(order, seed)
-        return
-    grads = {root: lift(seed)}
+    elif not create_graph:  # engine.lab.tamper: the plain walk, which applies the mistake
+        grads = {root: seed}
+        for _ in reverse_walk(order, grads):
+            pass
+        for node in order:
+            new = grads.get(node, 0.0)
+            node.grad = new if node._op is not None else node.grad + new
+    else:
+        _backward_values(order, lift(seed))
+    if warned and type(root.grad) is float:
+        root.grad = _Warned(root.grad)
+
+
+def _backward_values(order: list[Value], seed: Value) -> None:
+    """backward(create_graph=True): every gradient a Value (leaves add theirs to it)."""
+    grads = {order[-1]: seed}
     with derivative_graph():
         for _ in reverse_walk(order, grads, ValueMath):
             pass
@@ -223,6 +304,36 @@ def backward(root: Value, grad: Number = 1.0, *, create_graph: bool = False) -> 
             node.grad = lift(old) + new
         else:
             node.grad = new
+
+
+def _warn_if_accumulating(root: Value, order: list[Value]) -> bool:
+    """Warn (and return True) when `root`'s leaves hold a gradient this call adds to."""
+    holding = [v for v in order if v._op is None and v.grad is not None and v.grad != 0.0]
+    if not holding:
+        return False
+    holding = [v for v in holding if v.label] or holding  # variables first, constants if none
+    shown = ", ".join(f"{v.label}.grad" if v.label else f"the grad of the leaf {v.data!r}"
+                      for v in holding[:3])
+    more = f" and {len(holding) - 3} more" if len(holding) > 3 else ""
+    name = root.label or "root"
+    warnings.warn(
+        f"backward() ran again through {name} while its leaves hold a gradient from before: "
+        f"{shown}{more} now {'hold' if len(holding) > 1 else 'holds'} the sum of both passes "
+        f"(leaves accumulate, as in PyTorch). For a fresh gradient, zero them first "
+        f"({name}.zero_grad(), or an optimiser's zero_grad()) or use engine.autodiff.gradients, "
+        "which touches no .grad; to silence this: "
+        "warnings.simplefilter('ignore', engine.RepeatedBackwardWarning)",
+        RepeatedBackwardWarning, stacklevel=_first_caller_outside_engine(),
+    )
+    return True
+
+
+def _first_caller_outside_engine() -> int:
+    """The `stacklevel` that points a warning at the user's line, not the engine's."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_ENGINE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def gradients(root: Value, wrt: Sequence[Value], *, seed: Number = 1.0,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 from .autodiff import distances, gradients, reverse_walk, topological_order
+from .lab import active, describe_tamper
 from .notation import names, number, table
 from .ops import FloatMath
 from .value import ARITHMETIC_ERRORS, Number, Value, as_float, describe
@@ -318,11 +319,21 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[Value | Number], *, eps:
     bad = [c for c in checks if not c.ok]
     report.bad_nodes = _nearest(bad, y, start) if bad else []
     kinks = [c for c in checks if c.note.startswith("kink")]
-    report.message = _failure_message(worst, report.bad_nodes, kinks)
+    report.message = _failure_message(worst, report.bad_nodes, kinks, _tampered(y))
     return report
 
 
-def _failure_message(worst: GradcheckRow, bad: list[NodeCheck], kinks: list[NodeCheck]) -> str:
+def _tampered(y: Value) -> str:
+    """What `engine.lab.tamper` is doing to this graph's backward ("" if nothing): it may
+    be no wrong partial at all (a missing upstream factor, `=` for `+=`)."""
+    made = active()
+    if made is None or not any(v._op is not None and made.applies_to(v) for v in topological_order(y)):
+        return ""
+    return f"Inside engine.lab.tamper, {describe_tamper(made)}."
+
+
+def _failure_message(worst: GradcheckRow, bad: list[NodeCheck], kinks: list[NodeCheck],
+                     tampered: str) -> str:
     head = (
         f"gradcheck FAILED: the worst input is {worst.label!r}: autodiff {_num(worst.autodiff)}, "
         f"numeric {_num(worst.numeric)} (abs error {_err(worst.abs_error)}, "
@@ -332,7 +343,11 @@ def _failure_message(worst: GradcheckRow, bad: list[NodeCheck], kinks: list[Node
         return head + " f is undefined within eps of this point, so there is no numeric derivative."
     if bad:
         others = f" ({len(bad) - 1} more disagreeing)" if len(bad) > 1 else ""
-        return f"{head}\nNearest op whose local derivative disagrees: {bad[0].describe()}{others}."
+        found = f"{head}\nNearest op whose local derivative disagrees: {bad[0].describe()}{others}."
+        return f"{found}\n{tampered}" if tampered else found
+    if tampered:
+        return (f"{head}\nEvery op's local derivative agrees with finite differences: the "
+                f"mistake is in how backward combines them. {tampered}")
     if kinks:
         k = kinks[0]
         operands = ", ".join(map(describe, k.node.parents))

@@ -23,6 +23,7 @@ from .expr import UNARY_FUNCTIONS, Expression, ExpressionError, free_names, pars
 from .notation import number
 from .player import save_html
 from .derivation import FORMATS
+from .quiz import ASKS, grade, make_quiz, random_formula, save_quiz
 from .steps import explain
 from .trace import diff, load, trace
 from .value import ARITHMETIC_ERRORS, check_label
@@ -230,8 +231,17 @@ exit code 0 when autodiff agrees with finite differences (and your formulas), 1 
 """
 
 
+QUIZ_EXAMPLES = """\
+examples:
+  chainrule quiz "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0.5 y=1 --html q.html
+  chainrule quiz --random --seed 17 --level 3 --html q17.html  # one per learner
+  chainrule quiz --random --seed 17 --level 3 --answers           # the key
+  chainrule quiz grade AHMJ-...-MO7Q --random --seed 17 --level 3 # grade a code
+"""
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add `graph`, `step`, `check` and `diff` to a parser's subcommands."""
+    """Add `graph`, `step`, `check`, `diff` and `quiz` to a parser's subcommands."""
     commands = {  # name: (what runs it, one line for the list, what --help says first, examples)
         "graph": (run_graph, "draw a formula's graph with its values and gradients",
                   "Draw the graph of a formula, after a backward pass, with every value and gradient.",
@@ -284,6 +294,30 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step (default 1e-6)")
     check.add_argument("--rtol", type=positive_float, default=1e-5, help="relative tolerance (default 1e-5)")
     check.add_argument("--atol", type=positive_float, default=1e-8, help="absolute tolerance (default 1e-8)")
+    _add_quiz(subparsers)
+
+
+def _add_quiz(subparsers: argparse._SubParsersAction) -> None:
+    quiz = subparsers.add_parser(
+        "quiz", help="a page where a learner fills in the walk, checked as they type; grade hand-in codes",
+        description="Make a quiz on a formula's walk (forward values, local partials, chain-rule\n"
+                    "products, gradients) as one self-contained page, print its key, or grade\n"
+                    "the hand-in code a learner's page shows (quiz grade CODE ...).\n\n" + EXPRESSION_HELP,
+        epilog=QUIZ_EXAMPLES)
+    quiz.set_defaults(func=run_quiz)
+    quiz.add_argument("words", nargs="*", metavar="FORMULA name=value",
+                      help="the formula and its values; or: grade CODE, then the same formula (or --random ...)")
+    quiz.add_argument("--random", action="store_true", help="a fresh formula made from --seed and --level")
+    quiz.add_argument("--seed", type=int, help="with --random: which formula (one per learner)")
+    quiz.add_argument("--level", type=int, choices=[1, 2, 3], default=2,
+                      help="with --random: 1 multiply and add, 2 with a function, 3 a variable used twice (default 2)")
+    quiz.add_argument("--ask", choices=ASKS, default="all",
+                      help="what is asked: all (default), forward values, backward pass, gradients only")
+    quiz.add_argument("--hide-values", action="store_true",
+                      help="when the forward values are not asked, hide them too (the learner computes them)")
+    quiz.add_argument("--html", metavar="PATH", help="write the quiz page here")
+    quiz.add_argument("--answers", action="store_true", help="print the teacher's key: every question and its answer")
+    quiz.add_argument("--name", metavar="NAME", help="what to call the result (default f)")
 
 
 def _expression_command(subparsers: argparse._SubParsersAction, name: str, run: Callable,
@@ -380,6 +414,43 @@ def run_check(args: argparse.Namespace) -> int:
     print(report)
     if not report:
         raise CommandFailed(f"{verdict} disagree: {_one_line(report.message)}")
+    return EXIT_OK
+
+
+def run_quiz(args: argparse.Namespace) -> int:
+    words, code = list(args.words), None
+    if words[:1] == ["grade"]:
+        if len(words) < 2:
+            raise UsageError("quiz grade needs the hand-in code, then the quiz's formula and values "
+                             "(or --random --seed N --level L)")
+        code, words = words[1], words[2:]
+    if args.random:
+        if words:
+            raise UsageError("--random makes its own formula: give a formula or --random, not both")
+        if args.seed is None:
+            raise UsageError("--random needs --seed N (each seed is another formula)")
+        text, values = random_formula(args.seed, args.level)
+        words = [text, *(f"{n}={v!r}" for n, v in values.items())]
+    elif args.seed is not None:
+        raise UsageError("--seed chooses a formula for --random; add --random, or leave out --seed")
+    if not words:
+        raise UsageError("give a formula and its values, or --random --seed N")
+    expression = build(words[0], words[1:], args.name)
+    quiz = make_quiz(expression.root, ask=args.ask)
+    print(f"quiz on {expression.text}  {' '.join(words[1:])}".rstrip() +
+          f"  ({len(quiz.questions)} questions, --ask {args.ask})")
+    if code is not None:
+        try:
+            print(grade(quiz, code).report())
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        return EXIT_OK
+    if not (args.html or args.answers):
+        raise UsageError("say what to make: --html PATH writes the page, --answers prints the key")
+    if args.answers:
+        print(quiz.key())
+    if args.html:
+        print(f"wrote {save_quiz(expression.root, args.html, ask=args.ask, show_values=not args.hide_values)}")
     return EXIT_OK
 
 

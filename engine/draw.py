@@ -240,12 +240,17 @@ def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_par
             attrs: dict[str, str] = {}
             if (p, v) in plan.path_edges:
                 attrs.update(color="#e65100", penwidth="2")
+            # A parent used twice by one op (a * a) gets one edge per use, each named,
+            # so that neither hides the other: its gradient is the sum over both.
+            use = f"input {pos + 1} of {len(v._parents)}" if v._parents.count(p) > 1 else ""
             if partials is not None:
                 formula = v._op.formula(pos, len(v._parents)).format(
                     *[label[q] for q in v._parents], out=label[v])
                 value = "error" if isinstance(partials, Exception) else number(partials[pos])
                 shown = value if formula == value else f"{formula}\n= {value}"
-                attrs["label"] = _html(f"{ratio(label[v], label[p])} = {shown}")
+                attrs["label"] = _html(f"{use + chr(10) if use else ''}{ratio(label[v], label[p])} = {shown}")
+            elif use:
+                attrs["label"] = _html(use)
             g.edge(source, target, **attrs)
 
 

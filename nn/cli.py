@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -29,11 +30,13 @@ from engine.cli import (
     positive_float, positive_int, run_command,
 )
 from engine.files import check_writable
+from engine.lab import MISTAKES
 from engine.player import save_html
 
 from . import analytic, data, losses, optim, plot
 from .data import LABELS, builtin, load_file, load_for, resolve
 from .export import run_export
+from .exercises import run_lab
 from .model_file import load_model, save_model
 from .module import ACTIVATIONS, MLP
 from .train import evaluate, fit
@@ -126,6 +129,7 @@ def build_parser() -> Parser:
     _add_eval(commands)
     _add_export(commands)
     add_playground(commands)
+    _add_lab(commands)
     demo = commands.add_parser(
         "demo", help="the guided tour: neuron, steps, checks, graph, page, training",
         description="The guided tour, in under a minute: the documents' tanh neuron step by "
@@ -143,6 +147,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     return run_command(args.func, args, f"chainrule {args.command}")
+
+
+# ---------------------------------------------------------------- lab
+
+def _add_lab(commands: argparse._SubParsersAction) -> None:
+    lab = commands.add_parser(
+        "lab", help="break backprop on purpose: train with one classic mistake, watch gradcheck name it",
+        description="Train the same small network (MLP 2-8-1 on two moons, hinge loss) twice:\n"
+                    "honestly, and with one op's backward making a classic mistake. Prints both\n"
+                    "loss curves' ends and gradcheck's verdict on the tampered backward.\n\nmistakes:\n"
+                    + "\n".join(textwrap.fill(f"{m.name:21} ({m.op}) {m.sentence}", 78, initial_indent="  ",
+                                               subsequent_indent=" " * 24, break_on_hyphens=False)
+                                 for m in MISTAKES.values()),
+        epilog="examples:\n  chainrule lab tanh-as-1-minus-tanh --plot lab.png\n"
+               "  chainrule lab overwrite --op mul --epochs 100")
+    lab.add_argument("mistake", choices=list(MISTAKES), metavar="MISTAKE", help="one of the mistakes above")
+    lab.add_argument("--op", help="the op that makes it (default: the mistake's own, in brackets above)")
+    lab.add_argument("--epochs", type=positive_int, default=60, help="epochs per training (default 60)")
+    lab.add_argument("--seed", type=int, default=0, help="weights and data (default 0)")
+    lab.add_argument("--plot", metavar="PATH", help="write both loss curves here (PNG)")
+    lab.set_defaults(func=run_lab_command)
+
+
+def run_lab_command(args: argparse.Namespace) -> int:
+    if args.plot:
+        check_writable(args.plot)
+    result = run_lab(args.mistake, args.op, epochs=args.epochs, seed=args.seed)
+    print(result.summary())
+    if args.plot:
+        print(f"wrote {plot.plot_lab(result, args.plot)}")
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------- train

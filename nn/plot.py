@@ -16,9 +16,10 @@ from engine.files import write_atomic
 from . import analytic
 from .checks import whole
 from .data import Dataset
+from .exercises import LabRun
 from .train import History
 
-__all__ = ["plot_history", "plot_decision_boundary", "loss_title"]
+__all__ = ["plot_history", "plot_decision_boundary", "loss_title", "plot_lab"]
 
 # One colour per class, the same for its points and its region.
 COLOURS = ["tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink",
@@ -81,6 +82,31 @@ def plot_history(history: History, path: str | os.PathLike, *, title: str = "tra
     ax.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False,
               fontsize="small")
     ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_lab(run: LabRun, path: str | os.PathLike) -> Path:
+    """The break-it lab: the honest and the tampered loss curves, and gradcheck's verdict."""
+    if not isinstance(run, LabRun):
+        raise TypeError(f"plot_lab takes an nn.exercises.LabRun, got {type(run).__name__}")
+    fig = _figure((6.4, 3.8))
+    from matplotlib.ticker import MaxNLocator
+
+    ax = fig.add_subplot(1, 1, 1)
+    lines = []
+    for what, history, colour in (("honest backward", run.honest, "tab:blue"),
+                                  (f"tampered: {run.mistake} in {run.op}", run.tampered, "tab:red")):
+        lines += ax.plot(range(1, len(history.loss) + 1), history.loss, color=colour, label=what)
+    every = run.honest.loss + run.tampered.loss
+    if min(every) > 0 and max(every) / min(every) > 100:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(loss_title(run.honest))
+    verdict = "gradcheck passed" if run.verdict else f"gradcheck FAILED: it names {run.op}"
+    ax.set_title(f"break-it lab: {run.mistake} in {run.op} ({verdict})", fontsize="medium")
+    ax.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False,
+              fontsize="small")
     return _save(fig, path)
 
 
