@@ -80,6 +80,7 @@ def test_seed_scales_the_gradients():
 
 # ---------------------------------------------------------------- calling backward again
 
+@pytest.mark.filterwarnings("ignore::engine.RepeatedBackwardWarning")  # on purpose
 def test_second_backward_accumulates_into_leaves_only():
     """Documented semantics: leaves accumulate across calls, like PyTorch leaves (zero them
     between steps); interior nodes are reset, so they hold the last call's gradient."""

@@ -46,6 +46,7 @@ def test_create_graph_on_the_documents_point_gives_their_dCdb():
     assert w.grad.data == 0.0
 
 
+@pytest.mark.filterwarnings("ignore::engine.RepeatedBackwardWarning")  # on purpose
 def test_create_graph_leaves_accumulate_and_interior_nodes_reset():
     x = Value(1.5)
     x.grad = 0.25
@@ -386,6 +387,7 @@ def build(program, xs):
     return BINARY_BUILDERS[program[0]](build(program[1], xs), build(program[2], xs))
 
 
+@pytest.mark.filterwarnings("ignore::engine.RepeatedBackwardWarning")  # on purpose
 @settings(max_examples=60, deadline=None)
 @given(programs(), st.lists(st.floats(-1.5, 1.5), min_size=3, max_size=3))
 def test_value_gradients_equal_the_float_backward_bit_for_bit(program, point):

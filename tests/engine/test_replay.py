@@ -238,6 +238,7 @@ def test_training_steps_with_new_batches_track_eager():
 
 # ---------------------------------------------------------------- semantics
 
+@pytest.mark.filterwarnings("ignore::engine.RepeatedBackwardWarning")  # on purpose
 def test_backward_accumulates_into_leaves_like_eager():
     x, y = Value(1.5), Value(-0.5)
     root = x * y + x.tanh()
