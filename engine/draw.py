@@ -24,7 +24,7 @@ import graphviz
 
 from .autodiff import distances, local_partials, topological_order
 from .files import write_atomic
-from .notation import names, number, ratio
+from .notation import names, number, partial, ratio
 from .value import ARITHMETIC_ERRORS, Value, as_count
 
 __all__ = [
@@ -241,8 +241,7 @@ def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_par
             if (p, v) in plan.path_edges:
                 attrs.update(color="#e65100", penwidth="2")
             if partials is not None:
-                formula = v._op.formula(pos, len(v._parents)).format(
-                    *[label[q] for q in v._parents], out=label[v])
+                formula = partial(v._op, pos, [label[q] for q in v._parents], label[v])
                 value = "error" if isinstance(partials, Exception) else number(partials[pos])
                 shown = value if formula == value else f"{formula}\n= {value}"
                 attrs["label"] = _html(f"{ratio(label[v], label[p])} = {shown}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .autodiff import fresh_grads, reverse_walk, topological_order
+from . import notation
 from .notation import expression, names, number, ratio, table
 from .value import Value, as_float
 
@@ -135,7 +136,7 @@ def _steps(order: list[Value], label: dict[Value, str], seed: float) -> Iterator
                 zip(parents, visit.partials, visit.products, visit.totals)):
             parent.grad = base[parent] + total if parent in base else total
             arrivals[parent] = count = arrivals.get(parent, 0) + 1
-            formula = node._op.formula(i, len(parents)).format(*names_in, out=label[node])
+            formula = notation.partial(node._op, i, names_in, label[node])
             edges.append(Edge(parent, names_in[i], i, formula, partial, product, total, count))
         yield BackwardStep(index, node, label[node], label[root], visit.upstream, tuple(edges))
 
