@@ -22,6 +22,7 @@ from .context import detect_anomaly, gc_paused, no_grad, scope
 from .draw import mimebundle
 from .expr import parse
 from .higher import grad, hessian, jacobian
+from .player import show
 from .steps import backward_steps, explain, forward_steps
 from .value import Value
 
@@ -29,7 +30,7 @@ __all__ = [
     "Value", "ops", "backward", "topological_order", "zero_grad",
     "no_grad", "scope", "detect_anomaly", "gc_paused",
     "forward_steps", "backward_steps", "explain",
-    "gradcheck", "grad", "jacobian", "hessian", "compile", "parse",
+    "gradcheck", "grad", "jacobian", "hessian", "compile", "parse", "show",
 ]
 
 # Jupyter shows a Value as its graph. Wired here, at the top, so that the node class

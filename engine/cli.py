@@ -236,8 +236,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     graph.add_argument("-o", "--output", metavar="PATH",
                        help="write the picture here (.svg, .png or .pdf); without it the "
                             "DOT source is printed")
-    graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="LR",
-                       help="direction of the layout (default LR: inputs on the left)")
+    graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="TB",
+                       help="direction of the layout (default TB: inputs at the top; LR puts them on the left)")
     graph.add_argument("--partials", action="store_true",
                        help="write each edge's local derivative (formula and value)")
     graph.add_argument("--path-from", metavar="VARIABLE",

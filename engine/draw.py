@@ -11,6 +11,7 @@ Renderer: `CHAINRULE_RENDERER=dot` (default, Graphviz's own program) or `graphvi
 """
 from __future__ import annotations
 
+import base64
 import html
 import os
 import pathlib
@@ -28,7 +29,7 @@ from .notation import names, number, partial, ratio
 from .value import ARITHMETIC_ERRORS, Value, as_count
 
 __all__ = [
-    "draw", "render", "renderer_available", "pipe", "Drawing",
+    "draw", "render", "renderer_available", "pipe", "Drawing", "Picture",
     "GraphTooLargeError", "RendererNotFoundError", "RENDERERS", "FORMATS",
 ]
 
@@ -66,8 +67,13 @@ class Drawing(graphviz.Digraph):
     """A `graphviz.Digraph` that renders through `pipe` (timeout, chosen renderer).
 
     In Jupyter it displays inline as SVG; without a renderer it shows a short note
-    instead of failing.
+    instead of failing. `shown` maps each drawn Value to the id of the SVG element that
+    shows it: its own box, or the box of the collapsed scope it is in; `collapsed` maps
+    each collapsed scope to its box's id.
     """
+
+    shown: dict[Value, str]
+    collapsed: dict[str, str]
 
     def _repr_image_svg_xml(self) -> str:
         return pipe(self.source, "svg").decode("utf-8")
@@ -93,12 +99,13 @@ def mimebundle(root: Value, include=None, exclude=None) -> dict[str, str]:
 def draw(
     root: Value,
     *,
-    rankdir: str = "LR",
+    rankdir: str = "TB",
     show_partials: bool = False,
     highlight: Iterable[Value] = (),
     path_from: Value | None = None,
     clusters: bool = True,
     collapse_depth: int | None = None,
+    expand: str | None = None,
     max_nodes: int = 300,
     focus: Value | None = None,
     depth: int | None = None,
@@ -111,7 +118,8 @@ def draw(
     (formula from the op table and value); `highlight` fills the given Values;
     `path_from=x` highlights every path from input `x` to `root`. `clusters` groups
     Values by scope ("layer 1/neuron 2"); `collapse_depth=k` draws each scope k levels
-    deep as one box. `focus=node, depth=k` draws only what is within k edges of `node`
+    deep as one box, except the scope `expand` (and what is inside it), drawn in full.
+    `rankdir="TB"` reads a chain top to bottom, as it fits a notebook. `focus=node, depth=k` draws only what is within k edges of `node`
     (`depth` alone focuses on `root`). `show_grads=None` shows grads once `root.grad` is
     set (after backward) and marks them "not computed yet" before.
     """
@@ -137,7 +145,7 @@ def draw(
 
     visible = _neighbourhood(order, focus if focus is not None else root, 2 if depth is None else depth) \
         if (focus is not None or depth is not None) else set(order)
-    group_of = _groups(order, visible, collapse_depth)
+    group_of = _groups(order, visible, collapse_depth, expand)
     shown = len({group_of.get(v, v) for v in visible})
     if shown > max_nodes:
         raise GraphTooLargeError(_too_large(len(order), shown, max_nodes, order, collapse_depth))
@@ -159,6 +167,8 @@ def draw(
     })
     boxes = _add_nodes(g, plan, clusters)
     _add_edges(g, plan, boxes, show_partials)
+    g.collapsed = boxes
+    g.shown = {v: boxes[group_of[v]] if v in group_of else f"v{index[v]}" for v in order if v in visible}
     return g
 
 
@@ -196,7 +206,7 @@ def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, st
                 count = sum(1 for u in plan.order if plan.group_of.get(u) == grp and u in plan.visible)
                 place(grp.rpartition("/")[0] or None, boxes[grp], {
                     "label": _html(f"{grp}\n{count} values (collapsed)"), "shape": "box3d",
-                    "style": "filled", "fillcolor": "#fff3e0",
+                    "style": "filled", "fillcolor": "#fff3e0", "id": boxes[grp],
                 })
             continue
         i = plan.index[v]
@@ -293,9 +303,11 @@ def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, 
     ids = {s: f"cluster_{k}" for k, s in enumerate(sorted(every))}
 
     def fill(target: graphviz.Digraph, scope: str | None) -> None:
-        for node_id, attrs in items.get(scope, []):
+        # dot lays a scope's nodes out right to left of the order they are given in:
+        # given in reverse, neuron 1 and w1.1.1 come first, as the documents write them.
+        for node_id, attrs in (reversed if scope else iter)(items.get(scope, [])):
             target.node(node_id, **attrs)
-        for child in tree.get(scope, []):
+        for child in reversed(tree.get(scope, [])):
             with target.subgraph(name=ids[child]) as sub:
                 sub.attr(label=_html(child.rpartition("/")[2]), style="rounded,dashed",
                          color="#90a4ae", fontcolor="#546e7a", fontsize="10")
@@ -320,13 +332,15 @@ def _on_path(order: list[Value], source: Value) -> set[Value]:
     return down
 
 
-def _groups(order: list[Value], visible: set[Value], collapse_depth: int | None) -> dict[Value, str]:
-    """Value -> the scope box it collapses into (only Values scoped at least that deep)."""
+def _groups(order: list[Value], visible: set[Value], collapse_depth: int | None,
+            expand: str | None = None) -> dict[Value, str]:
+    """Value -> the scope box it collapses into (only Values scoped at least that deep,
+    and none inside the scope `expand`)."""
     if collapse_depth is None:
         return {}
     out = {}
     for v in order:
-        if v in visible and v.scope:
+        if v in visible and v.scope and not (expand and (v.scope + "/").startswith(expand + "/")):
             parts = v.scope.split("/")
             if len(parts) >= collapse_depth:
                 out[v] = "/".join(parts[:collapse_depth])
@@ -396,11 +410,25 @@ def pipe(source: str, fmt: str, *, timeout: float = 120.0) -> bytes:
     return done.stdout
 
 
-def render(root: Value, path: str | os.PathLike, *, timeout: float = 120.0, **draw_options) -> pathlib.Path:
-    """Draw `root` and write the picture to `path`: SVG, PNG or PDF by the file's ending."""
+class Picture(type(pathlib.Path())):
+    """The path of a picture that `render` wrote; in Jupyter it shows the picture."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict[str, str]:
+        kind = self.suffix.lower()
+        if kind == ".svg":
+            return {"image/svg+xml": self.read_text(encoding="utf-8"), "text/plain": str(self)}
+        if kind == ".png":
+            return {"image/png": base64.b64encode(self.read_bytes()).decode("ascii"), "text/plain": str(self)}
+        return {"text/plain": str(self)}
+
+
+def render(root: Value, path: str | os.PathLike, *, timeout: float = 120.0, **draw_options) -> Picture:
+    """Draw `root` and write the picture to `path`: SVG, PNG or PDF by the file's ending.
+
+    Returns the path, which a notebook displays as the picture."""
     path = pathlib.Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot tell the format of {str(path)!r}: end the name in .svg, .png or .pdf")
     data = pipe(draw(root, **draw_options).source, fmt, timeout=timeout)
-    return write_atomic(path, data)
+    return Picture(write_atomic(path, data))

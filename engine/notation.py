@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 from .ops import Op, fmt_number
 from .value import Value
 
-__all__ = ["number", "names", "d", "ratio", "expression", "partial", "table"]
+__all__ = ["number", "names", "d", "ratio", "expression", "partial", "reading_order", "table"]
 
 number = fmt_number
 """A number as every table, label and formula shows it: exact for integers, else six
@@ -51,6 +51,13 @@ def names(order: Iterable[Value]) -> dict[Value, str]:
         copies = seen[name] = seen.get(name, 0) + 1
         result[v] = name if copies == 1 else f"{name}#{copies}"
     return result
+
+
+def reading_order(values: Iterable[Value]) -> list[Value]:
+    """`values` (in topological order) as a reader looks for them: unscoped first, then
+    scope by scope with numbers compared as numbers ("layer 1/neuron 2" before "layer
+    1/neuron 10"), each scope's in the order they were used (w1.2.1, w1.2.2, b1.2)."""
+    return sorted(values, key=lambda v: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", v.scope or "")])
 
 
 _BARE = re.compile(r"[A-Za-zα-ωΑ-Ω](_?[0-9]+)?'*")

@@ -40,8 +40,8 @@ def test_each_value_shows_name_data_grad_and_each_op_its_symbol():
     assert "<B>mul1</B>" in source  # a generated name for the unlabelled w*x
     ops = re.findall(r"label=<([^<>]*)> .*shape=(?:circle|ellipse)", source)
     assert sorted(ops) == sorted(["*", "+", "tanh", "-", "**2"])
-    assert "rankdir=LR" in source
-    assert "rankdir=TB" in draw(C, rankdir="TB").source
+    assert "rankdir=TB" in source  # a chain reads top to bottom, as it fits a notebook
+    assert "rankdir=LR" in draw(C, rankdir="LR").source
 
 
 def test_grads_are_marked_not_computed_before_backward():
