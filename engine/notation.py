@@ -13,7 +13,8 @@ from typing import Iterable, Sequence
 from .ops import Op, fmt_number
 from .value import Value
 
-__all__ = ["number", "names", "d", "ratio", "expression", "partial", "reading_order", "table"]
+__all__ = ["number", "names", "d", "ratio", "local", "count", "product", "expression", "partial",
+           "reading_order", "table"]
 
 number = fmt_number
 """A number as every table, label and formula shows it: exact for integers, else six
@@ -71,6 +72,22 @@ def d(name: str) -> str:
 def ratio(top: str, bottom: str) -> str:
     """The derivative of `top` with respect to `bottom`, e.g. `dC/da`."""
     return f"d{d(top)}/d{d(bottom)}"
+
+
+def local(top: str, bottom: str, root: str) -> str:
+    """A local partial, d(top)/d(bottom) through one op; written with ∂ when `top` is the
+    root, where dC/dx would read as the total derivative (`∂f/∂x = x` beside `df/dx = 2`)."""
+    return ratio(top, bottom) if top != root else f"∂{d(top)}/∂{d(bottom)}"
+
+
+def count(n: int, noun: str) -> str:
+    """`1 value`, `9 values`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def product(factors: Sequence[str]) -> str:
+    """Numbers multiplied, each negative one after the first bracketed: `-3.7 * (-1)`."""
+    return " * ".join(f if k == 0 or not f.startswith("-") else f"({f})" for k, f in enumerate(factors))
 
 
 def expression(op: Op | None, parent_names: Sequence[str]) -> str:

@@ -26,7 +26,7 @@ import re
 from .autodiff import fresh_grads, topological_order
 from .draw import draw, pipe
 from .files import write_atomic
-from .notation import expression, names, number, ratio, reading_order
+from .notation import count, expression, names, number, ratio, reading_order
 from .steps import backward_steps, forward_steps
 from .value import Value, as_count, as_float
 
@@ -49,9 +49,8 @@ def frames(root: Value, grad: float = 1.0) -> list[dict]:
     with fresh_grads(order):
         fwd = list(forward_steps(root))
         seed = as_float(grad, "backward seed")
-        count = len(order)
         out = [{
-            "title": f"The graph of {r}: {count} value{'s' if count != 1 else ''}",
+            "title": f"The graph of {r}: {count(len(order), 'value')}",
             "lines": ["The inputs are given. Press Next (or the right arrow key) to compute forward."],
             "current": None, "parents": [], "phase": "forward", "sent": [],
             "data": {index[s.node]: number(s.value) for s in fwd if s.node._op is None}, "grad": {},
@@ -92,9 +91,10 @@ def frames(root: Value, grad: float = 1.0) -> list[dict]:
 
 
 def _gradient_lines(order: list[Value], label: dict[Value, str], r: str) -> list[str]:
-    """Every input's gradient, in reading order, under a heading per scope."""
+    """Every input's gradient, in reading order, under a heading per scope (constants,
+    unlabelled leaves, are not inputs)."""
     lines, heading = [], None
-    for v in reading_order([v for v in order if v._op is None]):
+    for v in reading_order([v for v in order if v._op is None and (v.label or v is order[-1])]):
         if v.scope != heading:
             heading = v.scope
             lines.append(f"{heading}:" if heading else "")

@@ -73,11 +73,11 @@ class BackwardStep:
         r, n = self.root_name, self.name
         out = [f"upstream  {ratio(r, n)} = {number(self.upstream)}"]
         for e in self.edges:
-            local = ratio(n, e.name)
+            local = notation.local(n, e.name, r)
             out.append(f"to {e.name}:")
             out.append(f"  local   {local} = {_shown(e)}")
             out.append(
-                f"  sent    {ratio(r, n)} * {local} = {number(self.upstream)} * {number(e.partial)}"
+                f"  sent    {ratio(r, n)} * {local} = {notation.product([number(self.upstream), number(e.partial)])}"
                 f" = {number(e.product)}"
             )
             paths = f"  (sum of {e.arrivals} paths so far)" if e.arrivals > 1 else ""
@@ -104,7 +104,8 @@ def forward_steps(root: Value) -> Iterator[ForwardStep]:
     label = names(order)
     for i, v in enumerate(order):
         parents = v._parents
-        yield ForwardStep(i, v, label[v], expression(v._op, [label[p] for p in parents]), v.data, parents)
+        written = expression(v._op, [label[p] for p in parents]) if v._op or v.label else "constant"
+        yield ForwardStep(i, v, label[v], written, v.data, parents)
 
 
 def backward_steps(root: Value, grad: float = 1.0) -> Iterator[BackwardStep]:
@@ -167,7 +168,7 @@ def explain(root: Value, grad: float = 1.0) -> str:
     for s in bwd:
         first = True
         for e in s.edges:
-            local = ratio(s.name, e.name)
+            local = notation.local(s.name, e.name, r)
             backward_rows.append([
                 str(s.index + 1) if first else "",
                 s.name if first else "",
@@ -182,24 +183,40 @@ def explain(root: Value, grad: float = 1.0) -> str:
     if not bwd:
         backward_rows.append(["", r, f"{ratio(r, r)} = {number(as_float(grad))}", "", "", "", ""])
 
-    leaves = [v for v in order if v._op is None]
-    grads = [[f"{ratio(r, label[v])}", number(g)] for v, g in _fresh_leaf_grads(order, bwd, as_float(grad))]
+    fresh = _fresh_leaf_grads(order, bwd, as_float(grad))
+    grads = [[f"{ratio(r, label[v])}", number(g)] for v, g in fresh if v.label or v is root]
+    constants = [label[v] for v, _ in fresh if not (v.label or v is root)]
     chains = _chains(order, bwd, label)
+    header = ["#", "node", "upstream", "local partial", "chain rule product", "sent", "running total"]
+    backward = table(header, backward_rows, right={5})
+    if max(map(len, backward.splitlines())) > WIDTH:  # narrower: each step's upstream on a row of its own
+        narrow = []
+        for row in backward_rows:
+            if row[2]:
+                narrow.append(row[:2] + [f"upstream {row[2]}", "", "", ""])
+            narrow.append(["", ""] + row[3:])
+        backward = table(header[:2] + header[3:], narrow, right={4})
     parts = [
-        f"Forward pass ({len(fwd)} values)",
+        f"Forward pass ({notation.count(len(fwd), 'value')})",
         table(["#", "node", "computed as", "value"], forward_rows, right={3}),
         "",
-        f"Backward pass ({len(bwd)} steps): each parent receives upstream * local partial",
-        table(["#", "node", "upstream", "local partial", "chain rule product", "sent",
-               "running total"], backward_rows, right={5}),
+        f"Backward pass ({notation.count(len(bwd), 'step')}): each parent receives upstream * local partial",
+        backward,
         "",
-        f"Gradients of the inputs ({len(leaves)})",
+        f"Gradients of the inputs ({len(grads)})",
         table(["gradient", "value"], grads, right={1}),
     ]
+    if constants:
+        parts.append(f"(not listed: the constant{'s' if len(constants) > 1 else ''} {', '.join(constants)}; "
+                     "label a Value to list its gradient)")
     if chains:
-        parts += ["", "The chain rule along every path to each input", *chains]
+        parts += ["", "The chain rule along every path to each input",
+                  *map(_wrapped, chains)]
     return "\n".join(parts)
 
+
+WIDTH = 100
+"""`explain` narrows its backward table and wraps its chains to fit this many columns."""
 
 MAX_CHAINS = 16
 """`explain` writes out every path's product only for graphs with at most this many paths."""
@@ -232,14 +249,29 @@ def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]
     lines = []
     for leaf in leaves:
         for k, path in enumerate(paths.get(leaf, [])):
-            factors = [ratio(label[v], label[v._parents[i]]) for v, i in path]
+            if len(path) == 1:  # the root's own local partial: written ∂, not to read as the total
+                factors = [notation.local(r, label[leaf], r)]
+            else:
+                factors = [ratio(label[v], label[v._parents[i]]) for v, i in path]
             values = [number(partial[step]) for step in path]
-            product = 1.0
+            total = 1.0
             for step in path:
-                product *= partial[step]
+                total *= partial[step]
             head = f"{ratio(r, label[leaf])} =" if k == 0 else " " * len(ratio(r, label[leaf])) + " +"
-            lines.append(f"{head} {' * '.join(factors)} = {' * '.join(values)} = {number(product)}")
+            lines.append(f"{head} {' * '.join(factors)} = {notation.product(values)} = {number(total)}")
     return lines
+
+
+def _wrapped(line: str) -> str:
+    """A long chain-rule line broken before an "=", the rest indented, to fit WIDTH."""
+    parts = line.split(" = ")
+    out = [parts[0]]
+    for part in parts[1:]:
+        if len(out[-1]) + 3 + len(part) <= WIDTH:
+            out[-1] += " = " + part
+        else:
+            out.append(" " * 8 + "= " + part)
+    return "\n".join(out)
 
 
 def _fresh_leaf_grads(order, bwd, seed):
