@@ -25,7 +25,7 @@ import graphviz
 
 from .autodiff import distances, local_partials, topological_order
 from .files import write_atomic
-from .notation import names, number, partial, ratio
+from .notation import local, names, number, partial
 from .value import ARITHMETIC_ERRORS, Value, as_count
 
 __all__ = [
@@ -254,7 +254,7 @@ def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_par
                 formula = partial(v._op, pos, [label[q] for q in v._parents], label[v])
                 value = "error" if isinstance(partials, Exception) else number(partials[pos])
                 shown = value if formula == value else f"{formula}\n= {value}"
-                attrs["label"] = _html(f"{ratio(label[v], label[p])} = {shown}")
+                attrs["label"] = _html(f"{local(label[v], label[p], label[plan.order[-1]])} = {shown}")
             g.edge(source, target, **attrs)
 
 

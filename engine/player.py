@@ -273,7 +273,7 @@ g.edge.flow path { stroke: #e65100; stroke-width: 2.5; }
 g.edge.flow polygon { fill: #e65100; stroke: #e65100; }
 g.edge.back path { stroke: #1565c0; stroke-width: 2.5; stroke-dasharray: 7 4;
   animation: travel 0.9s linear infinite; }
-g.edge.back > polygon { display: none; }
+g.edge.back > polygon:not(.backhead) { display: none; }
 g.edge polygon.backhead { fill: #1565c0; stroke: #1565c0; }
 @keyframes travel { to { stroke-dashoffset: 22; } }
 @media (prefers-reduced-motion: reduce) { g.edge.back path { animation: none; } }
@@ -343,9 +343,10 @@ _JS = r"""
     const k = views.findIndex(v => v.own[i]);
     return k < 0 ? view : k;
   }
-  function label(edge, text) {  // the amount a backward edge carries, and an arrowhead at its far end
+  function back(edge, text) {  // an arrowhead at the edge's start (the way back), and the amount it carries
     const path = edge.querySelector("path");
     if (!path) return;
+    edge.classList.add("back");
     const length = path.getTotalLength(), mid = path.getPointAtLength(length / 2);
     const tip = path.getPointAtLength(0), back = path.getPointAtLength(Math.min(9, length));
     const dx = tip.x - back.x, dy = tip.y - back.y, n = Math.hypot(dx, dy) || 1;
@@ -354,10 +355,11 @@ _JS = r"""
     head.setAttribute("points", [[tip.x, tip.y], [back.x - uy * 4, back.y + ux * 4],
       [back.x + uy * 4, back.y - ux * 4]].map(p => p.join(",")).join(" "));
     edge.appendChild(head);
+    if (text === undefined) return;
     const t = document.createElementNS(SVG, "text");
     t.setAttribute("class", "sent added");
     t.setAttribute("x", mid.x + 6); t.setAttribute("y", mid.y + 4);
-    t.textContent = "\u2190 " + text;
+    t.textContent = "sent " + text;
     edge.appendChild(t);
     const b = t.getBBox(), r = document.createElementNS(SVG, "rect");
     r.setAttribute("class", "sent added");
@@ -409,12 +411,12 @@ _JS = r"""
         mine.forEach(e => e.classList.add("flow"));
         f.parents.forEach(p => edgesOf(v, "v" + p, me + "op").forEach(e => e.classList.add("flow")));
       } else {
-        mine.forEach(e => e.classList.add("back"));
+        mine.forEach(e => back(e));
         const used = {};
         f.sent.forEach(([p, , amount]) => {
           const list = edgesOf(v, "v" + p, me + "op"), e = list[used[p] || 0] || list[0];
           used[p] = (used[p] || 0) + 1;
-          if (e) { e.classList.add("back"); label(e, amount); }
+          if (e) back(e, amount);
         });
       }
       if (focused) {

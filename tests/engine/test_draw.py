@@ -59,7 +59,7 @@ def test_partials_on_edges_come_from_the_op_table():
     source = draw(C, show_partials=True).source
     assert "da/dz = 1/cosh(z)^2<BR/>= 0.30502" in source
     assert "d(mul1)/dw = x<BR/>= 0" in source
-    assert "dC/d(sub1) = 2 * sub1" in source
+    assert "∂C/∂(sub1) = 2 * sub1" in source
     assert "cosh" not in draw(C).source
 
 

@@ -286,9 +286,10 @@ def test_a_network_page_labels_collapses_focuses_and_sends_gradients_back(browse
         order = topological_order(C)
         to_weights = [amount for p, _, amount in frames(C)[backward]["sent"] if order[p].is_leaf]
         assert len(to_weights) >= 3  # a weighted sum: its weights are drawn beside it
-        shown = sorted(s.replace("\u2190 ", "") for s in sent)
+        shown = sorted(s.replace("sent ", "") for s in sent)
         assert set(to_weights) <= set(shown) <= {a for _, _, a in frames(C)[backward]["sent"]}
-        assert page.eval_on_selector_all("svg.graph:not(.hidden) polygon.backhead", "ps => ps.length") == len(shown)
+        heads = page.eval_on_selector_all("svg.graph:not(.hidden) polygon.backhead", "ps => ps.length")
+        assert heads == len(shown) + 1  # and one on the edge from the node's op up to the node
         # focus dims what is more than two edges away, and the hash follows the frame
         page.click("#focus")
         assert page.eval_on_selector_all("svg.graph:not(.hidden) g.node.far", "gs => gs.length") > 0
