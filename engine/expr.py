@@ -56,8 +56,7 @@ FUNCTIONS: tuple[str, ...] = UNARY_FUNCTIONS + ("sum", "dot", "pow")
 
 # Common functions outside the op table, and how to write them with it.
 _HINTS = {
-    "sqrt": ": write x**0.5", "ln": ": write log(x)", "tan": ": write sin(x)/cos(x)",
-    "abs": ": write (x**2)**0.5", "max": ": write relu(a - b) + b",
+    "ln": ": write log(x)", "tan": ": write sin(x)/cos(x)", "max": ": write relu(a - b) + b",
     "cosh": ": write (exp(x) + exp(-x))/2", "sinh": ": write (exp(x) - exp(-x))/2",
     "σ": ": write sigmoid(x)", "sigma": ": write sigmoid(x) (or tanh(x), as in the notes)",
 }
