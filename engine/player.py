@@ -30,7 +30,7 @@ from .notation import count, expression, names, number, ratio, reading_order
 from .steps import backward_steps, forward_steps
 from .value import Value, as_count, as_float
 
-__all__ = ["frames", "page", "save_html", "show", "Inline"]
+__all__ = ["frames", "page", "save_html", "show", "Inline", "Printed"]
 
 
 def frames(root: Value, grad: float = 1.0) -> list[dict]:
@@ -185,10 +185,32 @@ class Inline:
         return f"<chainrule step-through page, {len(self.html):,} characters; display it in a notebook>"
 
 
-def show(root: Value, *, height: int = 640, **options) -> Inline:
-    """The step-through page of `root`, displayed inline in Jupyter (JupyterLab, classic
-    Notebook, VS Code, Colab). Takes the options of `save_html`, and the frame's height."""
-    return Inline(page(root, **options), as_count(height, "height"))
+class Printed:
+    """Text as printed (explain's tables, reports): in a notebook it scrolls sideways in a
+    narrow window instead of wrapping its lines."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        style = "white-space: pre; overflow-x: auto; font-family: var(--jp-code-font-family, monospace)"
+        return f'<pre style="{style}">{html.escape(self.text)}</pre>'
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def show(what: object, *, height: int = 640, **options) -> Inline | Printed:
+    """Show `what` inline in Jupyter (JupyterLab, classic Notebook, VS Code, Colab): a Value
+    as its step-through page (the options of `save_html`, and the frame's height), anything
+    else (explain's tables, a gradcheck report) as the text it prints."""
+    if isinstance(what, Value):
+        return Inline(page(what, **options), as_count(height, "height"))
+    if options:
+        raise TypeError(f"show: {', '.join(options)} apply to the page of a Value, not to text")
+    return Printed(str(what))
 
 
 # ---------------------------------------------------------------- the pictures

@@ -315,3 +315,15 @@ def test_a_network_page_takes_focus_like_draw(tmp_path):
     shown = payload["views"][0]["shown"]
     assert len(payload["views"]) == 1 and 0 < len(shown) < 10  # only the neighbourhood is drawn
     assert str(topological_order(C).index(centre)) in shown
+
+
+def test_show_prints_text_unwrapped_and_escaped():
+    from engine import explain, show
+
+    shown = show(explain(neuron()))
+    assert repr(shown) == explain(neuron())
+    markup = shown._repr_html_()
+    assert markup.startswith("<pre") and "white-space: pre" in markup and "overflow-x: auto" in markup
+    assert "&lt;b&gt;" in show("<b>")._repr_html_()
+    with pytest.raises(TypeError, match="collapse_depth"):
+        show("text", collapse_depth=1)
