@@ -16,7 +16,7 @@ from typing import Iterator
 
 from .autodiff import fresh_grads, reverse_walk, topological_order
 from . import notation
-from .notation import expression, names, number, ratio, table
+from .notation import expression, names, number, ratio, reading_order, table
 from .value import Value, as_float
 
 __all__ = ["ForwardStep", "BackwardStep", "Edge", "forward_steps", "backward_steps", "explain"]
@@ -183,7 +183,8 @@ def explain(root: Value, grad: float = 1.0) -> str:
     if not bwd:
         backward_rows.append(["", r, f"{ratio(r, r)} = {number(as_float(grad))}", "", "", "", ""])
 
-    fresh = _fresh_leaf_grads(order, bwd, as_float(grad))
+    fresh = dict(_fresh_leaf_grads(order, bwd, as_float(grad)))
+    fresh = [(v, fresh[v]) for v in reading_order(fresh)]  # by layer and neuron, each in order
     grads = [[f"{ratio(r, label[v])}", number(g)] for v, g in fresh if v.label or v is root]
     constants = [label[v] for v, _ in fresh if not (v.label or v is root)]
     chains = _chains(order, bwd, label)
