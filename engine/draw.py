@@ -220,7 +220,24 @@ def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, st
                 "width": "0.3", "height": "0.3", "margin": "0.02", "fontsize": "10", "id": f"v{i}op",
             })
     _emit_clusters(g, items)
+    _keep_in_order(g, plan, clusters)
     return boxes
+
+
+def _keep_in_order(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> None:
+    """The leaves that feed one op side by side in argument order (w1.1.1, w1.1.2, ...;
+    x1, x2, ...): dot would otherwise order a rank to suit its crossings, not the reader."""
+    chained: set[tuple[str, str]] = set()
+    for v in plan.order:
+        leaves = [p for p in v._parents if p._op is None and p in plan.visible and p not in plan.group_of]
+        for a, b in zip(leaves, leaves[1:]):
+            pair = (f"v{plan.index[a]}", f"v{plan.index[b]}")
+            if a is b or a.scope != b.scope or pair in chained or pair[::-1] in chained:
+                continue
+            chained.add(pair)
+            with g.subgraph() as same:
+                same.attr(rank="same")
+                same.edge(*pair, style="invis")
 
 
 def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_partials: bool) -> None:
