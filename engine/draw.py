@@ -219,25 +219,25 @@ def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, st
                 "style": "filled", "fillcolor": _HIGHLIGHT if marked else _OP,
                 "width": "0.3", "height": "0.3", "margin": "0.02", "fontsize": "10", "id": f"v{i}op",
             })
-    _emit_clusters(g, items)
-    _keep_in_order(g, plan, clusters)
+    _emit_clusters(g, items, _in_order(plan))
     return boxes
 
 
-def _keep_in_order(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> None:
-    """The leaves that feed one op side by side in argument order (w1.1.1, w1.1.2, ...;
-    x1, x2, ...): dot would otherwise order a rank to suit its crossings, not the reader."""
-    chained: set[tuple[str, str]] = set()
+def _in_order(plan: _Plan) -> dict[str | None, list[tuple[str, str]]]:
+    """Pairs of unscoped leaves to keep side by side: those that feed one op, in argument
+    order (x1, x2, ...); dot would otherwise order a rank to suit its crossings, not the
+    reader. (Inside a cluster such a constraint pulls nodes out of it or is not kept, so
+    scoped leaves rely on the reversed order they are given in.)"""
+    chains: dict[str | None, list[tuple[str, str]]] = {}
+    seen: set[frozenset[str]] = set()
     for v in plan.order:
         leaves = [p for p in v._parents if p._op is None and p in plan.visible and p not in plan.group_of]
         for a, b in zip(leaves, leaves[1:]):
             pair = (f"v{plan.index[a]}", f"v{plan.index[b]}")
-            if a is b or a.scope != b.scope or pair in chained or pair[::-1] in chained:
-                continue
-            chained.add(pair)
-            with g.subgraph() as same:
-                same.attr(rank="same")
-                same.edge(*pair, style="invis")
+            if a is not b and a.scope is None is b.scope and frozenset(pair) not in seen:
+                seen.add(frozenset(pair))
+                chains.setdefault(None, []).append(pair)
+    return chains
 
 
 def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_partials: bool) -> None:
@@ -306,8 +306,10 @@ def _partials(v: Value):
         return error
 
 
-def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, dict]]]) -> None:
-    """Nested clusters, one per scope prefix ("layer 1" holds "layer 1/neuron 2")."""
+def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, dict]]],
+                   chains: dict[str | None, list[tuple[str, str]]]) -> None:
+    """Nested clusters, one per scope prefix ("layer 1" holds "layer 1/neuron 2"), each
+    keeping its `chains` of nodes side by side, in order."""
     scopes = sorted(s for s in items if s is not None)
     tree: dict[str | None, list[str]] = {}
     every: set[str] = set()
@@ -324,6 +326,10 @@ def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, 
         # given in reverse, neuron 1 and w1.1.1 come first, as the documents write them.
         for node_id, attrs in (reversed if scope else iter)(items.get(scope, [])):
             target.node(node_id, **attrs)
+        for pair in chains.get(scope, []):
+            with target.subgraph() as same:
+                same.attr(rank="same")
+                same.edge(*pair, style="invis")
         for child in reversed(tree.get(scope, [])):
             with target.subgraph(name=ids[child]) as sub:
                 sub.attr(label=_html(child.rpartition("/")[2]), style="rounded,dashed",

@@ -369,7 +369,7 @@ _JS = r"""
     const path = edge.querySelector("path");
     if (!path) return;
     edge.classList.add("back");
-    const length = path.getTotalLength(), mid = path.getPointAtLength(length / 2);
+    const length = path.getTotalLength(), mid = path.getPointAtLength(length * 0.3);  // near the receiver
     const tip = path.getPointAtLength(0), back = path.getPointAtLength(Math.min(9, length));
     const dx = tip.x - back.x, dy = tip.y - back.y, n = Math.hypot(dx, dy) || 1;
     const ux = dx / n, uy = dy / n, head = document.createElementNS(SVG, "polygon");

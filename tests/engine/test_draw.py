@@ -252,7 +252,7 @@ def test_graphviz_pure_renders_the_same_graph(monkeypatch, tmp_path):
 
 
 def test_a_network_reads_in_the_documents_order():
-    """Inputs x1, x2, x3, each neuron's weights and the neurons of a layer, left to right."""
+    """Inputs x1, x2, x3, the neurons of a layer and a neuron's weights, left to right."""
     require(renderer_available(), "Graphviz (the `dot` program)")
     C = squared_error(MLP(3, [4, 4, 2], seed=0)([0.5, -1.0, 2.0]), [1.0, 0.0])
 
@@ -269,6 +269,7 @@ def test_a_network_reads_in_the_documents_order():
     overview = draw(C, collapse_depth=2)
     assert left_to_right(overview, r"x\d") == ["x1", "x2", "x3"]
     assert left_to_right(overview, r"layer 1/neuron \d") == [f"layer 1/neuron {k}" for k in range(1, 5)]
-    expanded = draw(C, collapse_depth=2, expand="layer 2/neuron 1")
-    assert left_to_right(expanded, r"w2\.1\.\d") == [f"w2.1.{k}" for k in range(1, 5)]
-    assert 'style=invis' in expanded.source  # the order is asked of dot, not left to chance
+    assert left_to_right(overview, r"layer 2/neuron \d") == [f"layer 2/neuron {k}" for k in range(1, 5)]
+    expanded = draw(C, collapse_depth=2, expand="layer 1/neuron 1")
+    assert left_to_right(expanded, r"w1\.1\.\d") == [f"w1.1.{k}" for k in range(1, 4)]
+    assert "style=invis" in expanded.source  # the inputs' order is asked of dot, not left to chance
