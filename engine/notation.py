@@ -14,7 +14,7 @@ from .ops import Op, fmt_number
 from .value import Value
 
 __all__ = ["number", "names", "d", "ratio", "local", "count", "product", "expression", "partial",
-           "reading_order", "table"]
+           "natural", "reading_order", "table"]
 
 number = fmt_number
 """A number as every table, label and formula shows it: exact for integers, else six
@@ -54,11 +54,16 @@ def names(order: Iterable[Value]) -> dict[Value, str]:
     return result
 
 
+def natural(text: str) -> list:
+    """A sort key comparing the numbers in `text` as numbers: "neuron 2" before "neuron 10"."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 def reading_order(values: Iterable[Value]) -> list[Value]:
     """`values` (in topological order) as a reader looks for them: unscoped first, then
-    scope by scope with numbers compared as numbers ("layer 1/neuron 2" before "layer
-    1/neuron 10"), each scope's in the order they were used (w1.2.1, w1.2.2, b1.2)."""
-    return sorted(values, key=lambda v: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", v.scope or "")])
+    scope by scope in natural order ("layer 1/neuron 2" before "layer 1/neuron 10"), each
+    scope's in the order they were used (w1.2.1, w1.2.2, b1.2)."""
+    return sorted(values, key=lambda v: natural(v.scope or ""))
 
 
 _BARE = re.compile(r"[A-Za-zα-ωΑ-Ω](_?[0-9]+)?'*")

@@ -26,7 +26,7 @@ import re
 from .autodiff import fresh_grads, topological_order
 from .draw import draw, pipe
 from .files import write_atomic
-from .notation import count, expression, names, number, ratio, reading_order
+from .notation import count, expression, names, natural, number, ratio, reading_order
 from .steps import backward_steps, forward_steps
 from .value import Value, as_count, as_float
 
@@ -234,8 +234,7 @@ def _views(root: Value, order: list[Value], all_frames: list[dict], options: dic
             scope = scopes[len(views)]
             dot = draw(root, show_grads=True, clusters=True, expand=scope, **options)
             if scope is None:
-                scopes += sorted(dot.collapsed, key=lambda s: [int(p) if p.isdigit() else p
-                                                               for p in re.split(r"(\d+)", s)])
+                scopes += sorted(dot.collapsed, key=natural)
             prefix = f"V{len(views)}_"
             svg = pipe(dot.source, "svg", timeout=timeout).decode("utf-8")
             svg = svg[svg.index("<svg"):]

@@ -1,6 +1,7 @@
 """The step-through page: self-contained and escaped, and it works in a real headless Chromium."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -9,9 +10,11 @@ import tempfile
 
 import pytest
 
-from engine import Value, topological_order
+from engine import Value, explain, show, topological_order
 from engine.draw import renderer_available
 from engine.player import frames, save_html
+from nn import MLP
+from nn.losses import squared_error
 from tests.conftest import require
 from tests.engine.graphs import neuron as documents_neuron
 
@@ -198,9 +201,6 @@ def test_a_hostile_label_stays_text(browser, tmp_path):
 
 def network():
     """MLP 3-[4,4,2] on one example with the squared error: a network page's graph."""
-    from nn import MLP
-    from nn.losses import squared_error
-
     model = MLP(3, [4, 4, 2], seed=0)
     C = squared_error(model([0.5, -1.0, 2.0]), [1.0, 0.0])
     C.label = "C"
@@ -209,28 +209,18 @@ def network():
 
 def test_show_is_an_isolated_frame_with_the_page_inside(tmp_path):
     require(renderer_available(), "Graphviz (the `dot` program)")
-    from engine import show
-
     inline = show(neuron(), height=500)
     markup = inline._repr_html_()
     assert markup.startswith("<iframe srcdoc=") and 'sandbox="allow-scripts"' in markup
     assert "allow-same-origin" not in markup and "height: 500px" in markup
     assert "<script" not in markup.split('srcdoc="')[1].split('"')[0]  # the page is escaped inside it
-    assert html_unescape(markup.split('srcdoc="')[1].split('"')[0]) == inline.html
+    assert html.unescape(markup.split('srcdoc="')[1].split('"')[0]) == inline.html
     with pytest.raises(ValueError, match="height"):
         show(neuron(), height=0)
 
 
-def html_unescape(text):
-    import html
-
-    return html.unescape(text)
-
-
 @pytest.mark.browser
 def test_two_inline_pages_in_one_document_work_independently(browser, tmp_path):
-    from engine import show
-
     first, second = show(neuron(), height=420), show(reused(), height=420)
     doc = tmp_path / "notebook.html"
     doc.write_text("<!DOCTYPE html><html><head><style>button { display: none } svg { display: none }"
@@ -318,8 +308,6 @@ def test_a_network_page_takes_focus_like_draw(tmp_path):
 
 
 def test_show_prints_text_unwrapped_and_escaped():
-    from engine import explain, show
-
     shown = show(explain(neuron()))
     assert repr(shown) == explain(neuron())
     markup = shown._repr_html_()

@@ -7,7 +7,9 @@ import random
 import pytest
 
 from engine import Value, scope, topological_order
+from engine.notation import names
 from nn import MLP, Layer, Module, Neuron
+from nn.losses import squared_error
 
 
 def test_neuron_computes_activation_of_weighted_sum():
@@ -210,10 +212,6 @@ def test_a_layer_tags_its_parameters_with_their_neurons_scope():
 
 
 def test_inputs_and_targets_lifted_by_nn_are_labelled_as_the_documents_do():
-    from engine import topological_order
-    from engine.notation import names
-    from nn.losses import squared_error
-
     model = MLP(2, [3, 2], seed=0)
     C = squared_error(model([0.5, 1.0]), [1.0, 0.0])
     leaves = {v.label: v.data for v in topological_order(C) if v.is_leaf and not v.label.startswith(("w", "b"))}
