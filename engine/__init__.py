@@ -23,6 +23,7 @@ from .draw import mimebundle
 from .expr import parse
 from .forward import forward_mode_steps
 from .higher import grad, hessian, jacobian, jvp
+from .player import show
 from .quiz import save_quiz
 from .steps import backward_steps, explain, forward_steps
 from .trace import trace
@@ -32,7 +33,7 @@ __all__ = [
     "Value", "ops", "backward", "topological_order", "zero_grad", "RepeatedBackwardWarning",
     "no_grad", "scope", "detect_anomaly", "gc_paused",
     "forward_steps", "backward_steps", "forward_mode_steps", "explain", "trace",
-    "gradcheck", "grad", "jacobian", "hessian", "jvp", "compile", "parse", "save_quiz",
+    "gradcheck", "grad", "jacobian", "hessian", "jvp", "compile", "parse", "save_quiz", "show",
 ]
 
 # Jupyter shows a Value as its graph. Wired here, at the top, so that the node class

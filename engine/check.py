@@ -19,7 +19,7 @@ from typing import Callable, Mapping, Sequence
 
 from .autodiff import distances, gradients, reverse_walk, topological_order
 from .lab import active, describe_tamper
-from .notation import names, number, table
+from .notation import count, names, number, table
 from .ops import FloatMath
 from .value import ARITHMETIC_ERRORS, Number, Value, as_float, describe
 
@@ -311,7 +311,7 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[Value | Number], *, eps:
         rows.append(GradcheckRow(label, a, n, absolute, relative, _close(a, n, rtol, atol)))
     report = GradcheckReport(rows, eps, rtol, atol)
     if report:
-        report.message = f"gradcheck passed: {len(rows)} inputs agree (eps={eps:g}, rtol={rtol:g}, atol={atol:g})"
+        report.message = f"gradcheck passed: {count(len(rows), 'input')} {'agrees' if len(rows) == 1 else 'agree'} (eps={eps:g}, rtol={rtol:g}, atol={atol:g})"
         return report
     worst = report.worst
     start = xs[rows.index(worst)]

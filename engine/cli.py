@@ -170,9 +170,9 @@ def build(text: str, assignments: Sequence[str], name: str | None = None) -> Exp
             raise UsageError(f"--name {name}: {name} is a variable of the expression; give the "
                              "result a name of its own")
     expression = parse(text, values)
-    if name is None:  # "df/dw" reads better than "d(pow1)/dw"
+    if name is None and expression.root.label is None:  # "df/dw" reads better than "d(pow1)/dw"
         name = next(n for n in ("f", "C", "out", "result") if n not in expression.variables)
-    if not expression.root.is_leaf:
+    if name is not None and not expression.root.is_leaf:
         expression.root.label = name
     return expression
 
@@ -196,9 +196,11 @@ def _gradients_line(expression: Expression) -> str:
 
 EXPRESSION_HELP = f"""\
 The formula uses numbers, variables, + - * / ** (constant exponent), unary minus,
-parentheses and the functions {' '.join(UNARY_FUNCTIONS)}, sum(a, b, ...),
-dot([w1, w2], [x1, x2]) and pow(x, 2). Give every variable a value as name=value after
-the formula (a formula that starts with '-' goes after --: chainrule step -- "-x*y" x=1 y=2)."""
+parentheses, the constants e and pi, and the functions {' '.join(UNARY_FUNCTIONS)},
+sum(a, b, ...), dot([w1, w2], [x1, x2]) and pow(x, 2). Name intermediate results as the
+documents do, separated by ; or one per line: "z = w*x + b; a = tanh(z); C = (a - y)**2".
+Give every variable a value as name=value after the formula (a formula that starts with
+'-' goes after --: chainrule step -- "-x*y" x=1 y=2)."""
 
 GRAPH_EXAMPLES = """\
 examples:
@@ -209,6 +211,7 @@ examples:
 
 STEP_EXAMPLES = """\
 examples:
+  chainrule step "z = w*x + b; a = tanh(z); C = (a - y)**2" w=2.3 b=-1.2 x=0 y=1
   chainrule step "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --name C
   chainrule step "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --html steps.html
   chainrule step "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 --format latex
@@ -257,8 +260,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     graph.add_argument("-o", "--output", metavar="PATH",
                        help="write the picture here (.svg, .png or .pdf); without it the "
                             "DOT source is printed")
-    graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="LR",
-                       help="direction of the layout (default LR: inputs on the left)")
+    graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="TB",
+                       help="direction of the layout (default TB: inputs at the top; LR puts them on the left)")
     graph.add_argument("--partials", action="store_true",
                        help="write each edge's local derivative (formula and value)")
     graph.add_argument("--path-from", metavar="VARIABLE",

@@ -11,6 +11,7 @@ Renderer: `CHAINRULE_RENDERER=dot` (default, Graphviz's own program) or `graphvi
 """
 from __future__ import annotations
 
+import base64
 import html
 import os
 import pathlib
@@ -24,11 +25,11 @@ import graphviz
 
 from .autodiff import distances, local_partials, topological_order
 from .files import write_atomic
-from .notation import names, number, ratio
+from .notation import local, names, number, partial
 from .value import ARITHMETIC_ERRORS, Value, as_count
 
 __all__ = [
-    "draw", "render", "renderer_available", "pipe", "Drawing",
+    "draw", "render", "renderer_available", "pipe", "Drawing", "Picture",
     "GraphTooLargeError", "RendererNotFoundError", "RENDERERS", "FORMATS",
 ]
 
@@ -66,8 +67,13 @@ class Drawing(graphviz.Digraph):
     """A `graphviz.Digraph` that renders through `pipe` (timeout, chosen renderer).
 
     In Jupyter it displays inline as SVG; without a renderer it shows a short note
-    instead of failing.
+    instead of failing. `shown` maps each drawn Value to the id of the SVG element that
+    shows it: its own box, or the box of the collapsed scope it is in; `collapsed` maps
+    each collapsed scope to its box's id.
     """
+
+    shown: dict[Value, str]
+    collapsed: dict[str, str]
 
     def _repr_image_svg_xml(self) -> str:
         return pipe(self.source, "svg").decode("utf-8")
@@ -93,12 +99,13 @@ def mimebundle(root: Value, include=None, exclude=None) -> dict[str, str]:
 def draw(
     root: Value,
     *,
-    rankdir: str = "LR",
+    rankdir: str = "TB",
     show_partials: bool = False,
     highlight: Iterable[Value] = (),
     path_from: Value | None = None,
     clusters: bool = True,
     collapse_depth: int | None = None,
+    expand: str | None = None,
     max_nodes: int = 300,
     focus: Value | None = None,
     depth: int | None = None,
@@ -111,7 +118,8 @@ def draw(
     (formula from the op table and value); `highlight` fills the given Values;
     `path_from=x` highlights every path from input `x` to `root`. `clusters` groups
     Values by scope ("layer 1/neuron 2"); `collapse_depth=k` draws each scope k levels
-    deep as one box. `focus=node, depth=k` draws only what is within k edges of `node`
+    deep as one box, except the scope `expand` (and what is inside it), drawn in full.
+    `rankdir="TB"` reads a chain top to bottom, as it fits a notebook. `focus=node, depth=k` draws only what is within k edges of `node`
     (`depth` alone focuses on `root`). `show_grads=None` shows grads once `root.grad` is
     set (after backward) and marks them "not computed yet" before.
     """
@@ -137,7 +145,7 @@ def draw(
 
     visible = _neighbourhood(order, focus if focus is not None else root, 2 if depth is None else depth) \
         if (focus is not None or depth is not None) else set(order)
-    group_of = _groups(order, visible, collapse_depth)
+    group_of = _groups(order, visible, collapse_depth, expand)
     shown = len({group_of.get(v, v) for v in visible})
     if shown > max_nodes:
         raise GraphTooLargeError(_too_large(len(order), shown, max_nodes, order, collapse_depth))
@@ -159,6 +167,8 @@ def draw(
     })
     boxes = _add_nodes(g, plan, clusters)
     _add_edges(g, plan, boxes, show_partials)
+    g.collapsed = boxes
+    g.shown = {v: boxes[group_of[v]] if v in group_of else f"v{index[v]}" for v in order if v in visible}
     return g
 
 
@@ -196,7 +206,7 @@ def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, st
                 count = sum(1 for u in plan.order if plan.group_of.get(u) == grp and u in plan.visible)
                 place(grp.rpartition("/")[0] or None, boxes[grp], {
                     "label": _html(f"{grp}\n{count} values (collapsed)"), "shape": "box3d",
-                    "style": "filled", "fillcolor": "#fff3e0",
+                    "style": "filled", "fillcolor": "#fff3e0", "id": boxes[grp],
                 })
             continue
         i = plan.index[v]
@@ -209,8 +219,25 @@ def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, st
                 "style": "filled", "fillcolor": _HIGHLIGHT if marked else _OP,
                 "width": "0.3", "height": "0.3", "margin": "0.02", "fontsize": "10", "id": f"v{i}op",
             })
-    _emit_clusters(g, items)
+    _emit_clusters(g, items, _in_order(plan))
     return boxes
+
+
+def _in_order(plan: _Plan) -> dict[str | None, list[tuple[str, str]]]:
+    """Pairs of unscoped leaves to keep side by side: those that feed one op, in argument
+    order (x1, x2, ...); dot would otherwise order a rank to suit its crossings, not the
+    reader. (Inside a cluster such a constraint pulls nodes out of it or is not kept, so
+    scoped leaves rely on the reversed order they are given in.)"""
+    chains: dict[str | None, list[tuple[str, str]]] = {}
+    seen: set[frozenset[str]] = set()
+    for v in plan.order:
+        leaves = [p for p in v._parents if p._op is None and p in plan.visible and p not in plan.group_of]
+        for a, b in zip(leaves, leaves[1:]):
+            pair = (f"v{plan.index[a]}", f"v{plan.index[b]}")
+            if a is not b and a.scope is None is b.scope and frozenset(pair) not in seen:
+                seen.add(frozenset(pair))
+                chains.setdefault(None, []).append(pair)
+    return chains
 
 
 def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_partials: bool) -> None:
@@ -244,11 +271,11 @@ def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_par
             # so that neither hides the other: its gradient is the sum over both.
             use = f"input {pos + 1} of {len(v._parents)}" if v._parents.count(p) > 1 else ""
             if partials is not None:
-                formula = v._op.formula(pos, len(v._parents)).format(
-                    *[label[q] for q in v._parents], out=label[v])
+                formula = partial(v._op, pos, [label[q] for q in v._parents], label[v])
                 value = "error" if isinstance(partials, Exception) else number(partials[pos])
                 shown = value if formula == value else f"{formula}\n= {value}"
-                attrs["label"] = _html(f"{use + chr(10) if use else ''}{ratio(label[v], label[p])} = {shown}")
+                attrs["label"] = _html(f"{use + chr(10) if use else ''}"
+                                       f"{local(label[v], label[p], label[plan.order[-1]])} = {shown}")
             elif use:
                 attrs["label"] = _html(use)
             g.edge(source, target, **attrs)
@@ -285,8 +312,10 @@ def _partials(v: Value):
         return error
 
 
-def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, dict]]]) -> None:
-    """Nested clusters, one per scope prefix ("layer 1" holds "layer 1/neuron 2")."""
+def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, dict]]],
+                   chains: dict[str | None, list[tuple[str, str]]]) -> None:
+    """Nested clusters, one per scope prefix ("layer 1" holds "layer 1/neuron 2"), each
+    keeping its `chains` of nodes side by side, in order."""
     scopes = sorted(s for s in items if s is not None)
     tree: dict[str | None, list[str]] = {}
     every: set[str] = set()
@@ -299,9 +328,15 @@ def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, 
     ids = {s: f"cluster_{k}" for k, s in enumerate(sorted(every))}
 
     def fill(target: graphviz.Digraph, scope: str | None) -> None:
-        for node_id, attrs in items.get(scope, []):
+        # dot lays a scope's nodes out right to left of the order they are given in:
+        # given in reverse, neuron 1 and w1.1.1 come first, as the documents write them.
+        for node_id, attrs in (reversed if scope else iter)(items.get(scope, [])):
             target.node(node_id, **attrs)
-        for child in tree.get(scope, []):
+        for pair in chains.get(scope, []):
+            with target.subgraph() as same:
+                same.attr(rank="same")
+                same.edge(*pair, style="invis")
+        for child in reversed(tree.get(scope, [])):
             with target.subgraph(name=ids[child]) as sub:
                 sub.attr(label=_html(child.rpartition("/")[2]), style="rounded,dashed",
                          color="#90a4ae", fontcolor="#546e7a", fontsize="10")
@@ -326,13 +361,15 @@ def _on_path(order: list[Value], source: Value) -> set[Value]:
     return down
 
 
-def _groups(order: list[Value], visible: set[Value], collapse_depth: int | None) -> dict[Value, str]:
-    """Value -> the scope box it collapses into (only Values scoped at least that deep)."""
+def _groups(order: list[Value], visible: set[Value], collapse_depth: int | None,
+            expand: str | None = None) -> dict[Value, str]:
+    """Value -> the scope box it collapses into (only Values scoped at least that deep,
+    and none inside the scope `expand`)."""
     if collapse_depth is None:
         return {}
     out = {}
     for v in order:
-        if v in visible and v.scope:
+        if v in visible and v.scope and not (expand and (v.scope + "/").startswith(expand + "/")):
             parts = v.scope.split("/")
             if len(parts) >= collapse_depth:
                 out[v] = "/".join(parts[:collapse_depth])
@@ -402,11 +439,25 @@ def pipe(source: str, fmt: str, *, timeout: float = 120.0) -> bytes:
     return done.stdout
 
 
-def render(root: Value, path: str | os.PathLike, *, timeout: float = 120.0, **draw_options) -> pathlib.Path:
-    """Draw `root` and write the picture to `path`: SVG, PNG or PDF by the file's ending."""
+class Picture(type(pathlib.Path())):
+    """The path of a picture that `render` wrote; in Jupyter it shows the picture."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict[str, str]:
+        kind = self.suffix.lower()
+        if kind == ".svg":
+            return {"image/svg+xml": self.read_text(encoding="utf-8"), "text/plain": str(self)}
+        if kind == ".png":
+            return {"image/png": base64.b64encode(self.read_bytes()).decode("ascii"), "text/plain": str(self)}
+        return {"text/plain": str(self)}
+
+
+def render(root: Value, path: str | os.PathLike, *, timeout: float = 120.0, **draw_options) -> Picture:
+    """Draw `root` and write the picture to `path`: SVG, PNG or PDF by the file's ending.
+
+    Returns the path, which a notebook displays as the picture."""
     path = pathlib.Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot tell the format of {str(path)!r}: end the name in .svg, .png or .pdf")
     data = pipe(draw(root, **draw_options).source, fmt, timeout=timeout)
-    return write_atomic(path, data)
+    return Picture(write_atomic(path, data))

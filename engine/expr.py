@@ -13,6 +13,11 @@ offending part. Limits on length, nesting and size run *before* `ast.parse`, whi
 recurses, so no text can hang the parser or exhaust memory.
 
 A variable used twice is one leaf: its gradient accumulates over both uses.
+
+Intermediate results may be named, as the documents name them, one per line or separated
+by `;`: `z = w*x + b; a = tanh(z); C = (a - y)**2`. Each name labels its node (so tables
+say dC/dz and da/dz); the last line is the result, a bare formula or an assignment.
+`e` and `pi` are the constants unless given a value.
 """
 from __future__ import annotations
 
@@ -37,6 +42,8 @@ MAX_DEPTH = 100
 """Deepest accepted nesting: of brackets in the text, and of the parsed tree."""
 MAX_NODES = 1000
 """Most syntax-tree nodes in one expression."""
+CONSTANTS = {"e": math.e, "pi": math.pi}
+"""Names that stand for a number unless the formula's values give them one."""
 
 UNARY_FUNCTIONS = tuple(
     name for name, op in ops.TABLE.items()
@@ -49,8 +56,7 @@ FUNCTIONS: tuple[str, ...] = UNARY_FUNCTIONS + ("sum", "dot", "pow")
 
 # Common functions outside the op table, and how to write them with it.
 _HINTS = {
-    "sqrt": ": write x**0.5", "ln": ": write log(x)", "tan": ": write sin(x)/cos(x)",
-    "abs": ": write (x**2)**0.5", "max": ": write relu(a - b) + b",
+    "ln": ": write log(x)", "tan": ": write sin(x)/cos(x)", "max": ": write relu(a - b) + b",
     "cosh": ": write (exp(x) + exp(-x))/2", "sinh": ": write (exp(x) - exp(-x))/2",
     "σ": ": write sigmoid(x)", "sigma": ": write sigmoid(x) (or tanh(x), as in the notes)",
 }
@@ -62,6 +68,9 @@ _REFUSED_OPERATORS = {
     ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
     ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Invert: "~", ast.Not: "not",
 }
+# Characters that a formula copied from a document may hold, and what to type instead.
+_TYPOGRAPHY = {"−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "÷": "/", "²": "**2", "³": "**3"}
+
 # What each refused kind of node is called in an error message.
 _REFUSED_NODES: dict[type, str] = {
     ast.Attribute: "attribute access (a.b)",
@@ -158,14 +167,14 @@ class Expression:
     root: Value
     variables: dict[str, Value]
     names: tuple[str, ...] = ()
-    _tree: ast.expr | None = field(default=None, repr=False)
+    _statements: list[tuple[str | None, ast.expr]] = field(default_factory=list, repr=False)
 
     def __call__(self, *values: "Value | float") -> Value:
         if len(values) != len(self.names):
             raise TypeError(f"this expression takes {len(self.names)} inputs "
                             f"({', '.join(self.names) or 'none'}), got {len(values)}")
         leaves = {n: v if isinstance(v, Value) else Value(v, label=n) for n, v in zip(self.names, values)}
-        return _Builder(_lines(self.text), leaves).build(self._tree)
+        return _Builder(_lines(self.text), leaves).run(self._statements)
 
 
 def parse(text: str, variables: Mapping[str, float] | None = None) -> Expression:
@@ -177,29 +186,32 @@ def parse(text: str, variables: Mapping[str, float] | None = None) -> Expression
     at the operation; `TypeError` for a value that is not a real number.
     """
     source = _lines(text)
-    tree, order = _checked(source)
+    statements, order = _checked(source)
     values = {} if variables is None else dict(variables)
-    missing = [name for name, _ in order if name not in values]
+    missing = [name for name, _ in order if name not in values and name not in CONSTANTS]
     if missing:
         first = next(node for name, node in order if name == missing[0])
         plural = "s" if len(missing) > 1 else ""
         raise _error(source, first, f"no value for the variable{plural} {', '.join(missing)} "
                                   f"(give {' '.join(m + '=NUMBER' for m in missing)})")
-    names = tuple(name for name, _ in order)
+    names = tuple(name for name, _ in order if name in values)
     leaves = {n: Value(as_float(values[n], f"variable {n}"), label=n) for n in names}
-    root = _Builder(source, leaves).build(tree)
-    return Expression(text=text, root=root, variables=leaves, names=names, _tree=tree)
+    constants = {n: Value(CONSTANTS[n], label=n) for n, _ in order if n not in values}
+    root = _Builder(source, {**leaves, **constants}).run(statements)
+    return Expression(text=text, root=root, variables=leaves, names=names, _statements=statements)
 
 
 def free_names(text: str) -> tuple[str, ...]:
-    """The variables of `text`, in order of first appearance (the text is checked first)."""
+    """The names of `text` that need a value (e and pi may have one), in order of first
+    appearance; the text is checked first. Named intermediates are not among them."""
     return tuple(name for name, _ in _checked(_lines(text))[1])
 
 
 # ---------------------------------------------------------------- checking
 
-def _checked(text: str) -> tuple[ast.expr, list[tuple[str, ast.Name]]]:
-    """Check `text` against the limits and the whitelist; return the tree and its names.
+def _checked(text: str) -> tuple[list[tuple[str | None, ast.expr]], list[tuple[str, ast.Name]]]:
+    """Check `text` against the limits and the whitelist; return its statements (the name
+    each assigns, or None for a bare formula, and the formula's tree) and its free names.
 
     Call it with `_lines(text)`: positions are computed on that text.
     """
@@ -207,7 +219,7 @@ def _checked(text: str) -> tuple[ast.expr, list[tuple[str, ast.Name]]]:
     try:
         with warnings.catch_warnings():  # e.g. "invalid decimal literal" for 1if: we refuse it anyway
             warnings.simplefilter("ignore")
-            tree = ast.parse(text, mode="eval").body
+            module = ast.parse(text, mode="exec")
     except SyntaxError as error:
         raise _syntax(text, error) from None
     except (RecursionError, MemoryError):  # the limits above should make this unreachable
@@ -215,9 +227,45 @@ def _checked(text: str) -> tuple[ast.expr, list[tuple[str, ast.Name]]]:
                               text) from None
     except ValueError as error:  # e.g. null bytes on some Python versions
         raise ExpressionError(f"not a valid expression: {error}", text) from None
+    statements = _statements(text, module)
     order: list[tuple[str, ast.Name]] = []
-    _walk(text, tree, order)
-    return tree, order
+    known: set[str] = set()  # names met so far: the free ones and the computed ones
+    computed: set[str] = set()
+    for target, tree in statements:
+        _walk(text, tree, order, known)
+        if target is not None:
+            node = next(st for st in module.body if isinstance(st, ast.Assign) and st.value is tree)
+            if target in computed:
+                raise _error(text, node.targets[0], f"{target} is computed twice; give each result its own name")
+            if target in known:
+                raise _error(text, node.targets[0], f"{target} is used before the line that computes it")
+            computed.add(target)
+            known.add(target)
+    return statements, order
+
+
+def _statements(text: str, module: ast.Module) -> list[tuple[str | None, ast.expr]]:
+    """`name = formula` lines, the last of which may be a bare formula."""
+    if not module.body:
+        raise ExpressionError("the expression is empty", text)
+    out: list[tuple[str | None, ast.expr]] = []
+    for k, st in enumerate(module.body):
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
+            name = st.targets[0].id
+            if name in FUNCTIONS:
+                raise _error(text, st.targets[0], f"{name} is a function; name the result differently")
+            out.append((name, st.value))
+        elif isinstance(st, ast.Expr) and k == len(module.body) - 1:
+            out.append((None, st.value))
+        elif isinstance(st, ast.Expr):
+            raise _error(text, st, "only the last line may be a bare formula; name the others, "
+                                   "as in z = w*x + b")
+        elif isinstance(st, ast.Assign):
+            raise _error(text, st, "assign one name at a time, as in z = w*x + b")
+        else:
+            raise _error(text, st, "only formulas and name = formula lines are allowed "
+                                   "(one per line, or separated by ;)")
+    return out
 
 
 def _lines(text: str) -> str:
@@ -259,8 +307,11 @@ def _syntax(text: str, error: SyntaxError) -> ExpressionError:
     msg = (error.msg or "invalid syntax").split(". Maybe you meant")[0]
     if "Exceeds the limit" in msg and "digits" in msg:
         msg = "a number with that many digits is too large for a float"
-    elif msg == "invalid syntax" and _has_assignment(text):
-        msg = "invalid syntax: give the formula only (no 'name ='); values go after it as name=value"
+    elif msg.startswith("invalid character") and any(c in msg for c in _TYPOGRAPHY):
+        typed = next(c for c in _TYPOGRAPHY if c in msg)
+        msg = f"{msg}: type {_TYPOGRAPHY[typed]} instead of {typed}"
+    elif msg == "invalid decimal literal":
+        msg = "a number followed by a name: write 2*x for 2 times x"
     start = None
     if error.lineno is not None and error.offset is not None:
         lines = text.split("\n")
@@ -271,11 +322,6 @@ def _syntax(text: str, error: SyntaxError) -> ExpressionError:
     if start is not None and error.end_lineno == error.lineno and error.end_offset:
         end = start + max(error.end_offset - error.offset, 1)
     return ExpressionError(f"not a valid expression: {msg}", text, start, end)
-
-
-def _has_assignment(text: str) -> bool:
-    stripped = text.replace("==", "").replace("<=", "").replace(">=", "").replace("!=", "")
-    return "=" in stripped
 
 
 def _span(text: str, node: ast.AST) -> tuple[int | None, int | None]:
@@ -301,9 +347,9 @@ def _error(text: str, node: ast.AST, reason: str) -> ExpressionError:
     return ExpressionError(reason, text, start, end)
 
 
-def _walk(text: str, root: ast.expr, order: list[tuple[str, ast.Name]]) -> None:
-    """Whitelist check, iteratively, with the size and depth limits; collect names."""
-    seen: set[str] = set()
+def _walk(text: str, root: ast.expr, order: list[tuple[str, ast.Name]], seen: set[str]) -> None:
+    """Whitelist check, iteratively, with the size and depth limits; collect the names
+    not `seen` before (and add them to it)."""
     stack: list[tuple[ast.AST, int]] = [(root, 1)]
     count = 0
     while stack:
@@ -335,8 +381,9 @@ def _children(text: str, node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
             symbol = _REFUSED_OPERATORS.get(type(node.op), type(node.op).__name__)
+            power = "; for a power write x**2" if isinstance(node.op, ast.BitXor) else ""
             raise _error(text, node, f"the operator {symbol} is not supported "
-                                     f"(allowed: + - * / ** and unary -)")
+                                     f"(allowed: + - * / ** and unary -){power}")
         return [node.left, node.right]
     if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -410,7 +457,20 @@ class _Builder:
     """Builds Values from a checked tree: constants are unlabelled leaves, names the given leaves."""
 
     def __init__(self, text: str, leaves: Mapping[str, Value]) -> None:
-        self.text, self.leaves = text, leaves
+        self.text, self.leaves = text, dict(leaves)
+
+    def run(self, statements: list[tuple[str | None, ast.expr]]) -> Value:
+        """Build each line in turn, labelling each named result; the last one is the root."""
+        value = None
+        for target, tree in statements:
+            value = self.build(tree)
+            if target is not None:
+                if value in self.leaves.values() and value.is_leaf:
+                    raise _error(self.text, tree, f"{target} = ... only gives a second name to a "
+                                                  "value; use the name it has")
+                value.label = target
+                self.leaves[target] = value
+        return value
 
     def build(self, node: ast.AST) -> Value:
         value = self._build(node)

@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 __all__ = [
     "Op", "FloatMath", "TABLE", "by_name", "power", "fmt_number",
     "ADD", "SUB", "NEG", "MUL", "DIV", "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SIN", "COS",
-    "SUM", "DOT", "SECH2",
+    "SUM", "DOT", "SECH2", "SQRT", "ABS",
 ]
 
 
@@ -250,6 +250,16 @@ SIN = Op(name="sin", symbol="sin", arity=1, written="sin({0})", latex=r"\sin({0}
 COS = Op(name="cos", symbol="cos", arity=1, written="cos({0})", latex=r"\cos({0})",
          forward=lambda m, a: m.cos(a),
          partials=lambda m, out, a: (-m.sin(a),), formulas=("-sin({0})",), latex_formulas=(r"-\sin({0})",))
+# Not differentiable at 0, where the partial 1/(2*sqrt(0)) is a division by zero: backward
+# raises ZeroDivisionError there (finite differences cannot settle it either).
+SQRT = Op(name="sqrt", symbol="√", arity=1, written="sqrt({0})",
+          forward=lambda m, a: m.pow(a, 0.5),
+          partials=lambda m, out, a: (m.div(0.5, out),), formulas=("1/(2*sqrt({0}))",))
+# A kink at 0: the partial there is 0 by convention, as relu's is.
+ABS = Op(name="abs", symbol="abs", arity=1, written="abs({0})",
+         forward=lambda m, a: m.relu(a) + m.relu(-a),
+         partials=lambda m, out, a: (m.step(a) - m.step(-a),),
+         formulas=("1 if {0} > 0 else (-1 if {0} < 0 else 0)",))
 SUM = Op(name="sum", symbol="Σ", arity=None, written=lambda names: f"Σ({', '.join(names)})",
          latex=lambda names: " + ".join(names),
          forward=lambda m, *xs: m.sum(xs),
@@ -314,7 +324,7 @@ def _power(p: float) -> Op:
 
 TABLE: dict[str, Op] = {
     op.name: op
-    for op in (ADD, SUB, NEG, MUL, DIV, EXP, LOG, TANH, SECH2, SIGMOID, RELU, SIN, COS, SUM, DOT)
+    for op in (ADD, SUB, NEG, MUL, DIV, EXP, LOG, TANH, SECH2, SIGMOID, RELU, SIN, COS, SQRT, ABS, SUM, DOT)
 }
 """Every fixed op by name. `pow` is a family, one Op per exponent: see `power`."""
 

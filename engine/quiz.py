@@ -27,10 +27,11 @@ import zlib
 from dataclasses import dataclass, field
 
 from .autodiff import fresh_grads, topological_order
+from .draw import draw
 from .files import write_atomic
 from .lab import MISTAKES
 from .notation import names, number, ratio, table
-from .player import _CSS as PLAYER_CSS, _json_for_script, _svg
+from .player import _CSS as PLAYER_CSS, _json_for_script, laid_out, sized_for
 from .steps import backward_steps, forward_steps
 from .value import Value, as_count
 
@@ -386,7 +387,9 @@ def save_quiz(root: Value, path: str | os.PathLike, *, ask: str = "all", show_va
         for _ in backward_steps(root):
             pass
         widths = [{"grad": {i: (number(v.grad), v.grad) for i, v in enumerate(order)}}]
-        svg = _svg(root, order, widths, rankdir, max_nodes, timeout)
+    with sized_for(order, widths):
+        dot = draw(root, rankdir=rankdir, max_nodes=max_nodes, show_grads=True, clusters=True)
+    svg = laid_out(dot, timeout).replace("<svg ", '<svg id="graph" ', 1)  # the page scales it
     asked_values = ask in ("all", "forward")
     payload = {
         "nodes": [{"id": f"v{i}", "name": label[v], "leaf": v._op is None,

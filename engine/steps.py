@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from .autodiff import fresh_grads, reverse_walk, topological_order
+from . import notation
 from .derivation import Equation, Section, chain_sum, check_format, computed, local_partial, render
 from .forward import forward_sections
-from .notation import expression, names, number, ratio, table
+from .notation import expression, names, number, ratio, reading_order, table
 from .value import Value, as_float
 
 __all__ = ["ForwardStep", "BackwardStep", "Edge", "forward_steps", "backward_steps", "explain"]
@@ -74,11 +75,11 @@ class BackwardStep:
         r, n = self.root_name, self.name
         out = [f"upstream  {ratio(r, n)} = {number(self.upstream)}"]
         for e in self.edges:
-            local = ratio(n, e.name)
+            local = notation.local(n, e.name, r)
             out.append(f"to {e.name}:")
             out.append(f"  local   {local} = {_shown(e)}")
             out.append(
-                f"  sent    {ratio(r, n)} * {local} = {number(self.upstream)} * {number(e.partial)}"
+                f"  sent    {ratio(r, n)} * {local} = {notation.product([number(self.upstream), number(e.partial)])}"
                 f" = {number(e.product)}"
             )
             paths = f"  (sum of {e.arrivals} paths so far)" if e.arrivals > 1 else ""
@@ -105,7 +106,8 @@ def forward_steps(root: Value) -> Iterator[ForwardStep]:
     label = names(order)
     for i, v in enumerate(order):
         parents = v._parents
-        yield ForwardStep(i, v, label[v], expression(v._op, [label[p] for p in parents]), v.data, parents)
+        written = expression(v._op, [label[p] for p in parents]) if v._op or v.label else "constant"
+        yield ForwardStep(i, v, label[v], written, v.data, parents)
 
 
 def backward_steps(root: Value, grad: float = 1.0) -> Iterator[BackwardStep]:
@@ -137,7 +139,7 @@ def _steps(order: list[Value], label: dict[Value, str], seed: float) -> Iterator
                 zip(parents, visit.partials, visit.products, visit.totals)):
             parent.grad = base[parent] + total if parent in base else total
             arrivals[parent] = count = arrivals.get(parent, 0) + 1
-            formula = node._op.formula(i, len(parents)).format(*names_in, out=label[node])
+            formula = notation.partial(node._op, i, names_in, label[node])
             edges.append(Edge(parent, names_in[i], i, formula, partial, product, total, count))
         yield BackwardStep(index, node, label[node], label[root], visit.upstream, tuple(edges))
 
@@ -170,10 +172,11 @@ def explain(root: Value, grad: float = 1.0, *, format: str = "text", mode: str =
         raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
     if wrt is not None:
         raise ValueError("wrt is for mode='forward': reverse mode gives every input's gradient at once")
-    return render(_reverse_sections(root, grad), format)
+    return render(_reverse_sections(root, grad, narrow=format == "text"), format)
 
 
-def _reverse_sections(root: Value, grad: float) -> list[Section]:
+def _reverse_sections(root: Value, grad: float, narrow: bool = False) -> list[Section]:
+    """explain's parts; `narrow`: a backward table wider than WIDTH (a terminal's) takes fewer columns."""
     order = topological_order(root)
     with fresh_grads(order):
         fwd = list(forward_steps(root))
@@ -187,7 +190,7 @@ def _reverse_sections(root: Value, grad: float) -> list[Section]:
     for s in bwd:
         first = True
         for e in s.edges:
-            local = ratio(s.name, e.name)
+            local = notation.local(s.name, e.name, r)
             backward_rows.append([
                 str(s.index + 1) if first else "",
                 s.name if first else "",
@@ -202,20 +205,38 @@ def _reverse_sections(root: Value, grad: float) -> list[Section]:
     if not bwd:
         backward_rows.append(["", r, f"{ratio(r, r)} = {number(as_float(grad))}", "", "", "", ""])
 
-    leaves = [v for v in order if v._op is None]
-    grads = [[f"{ratio(r, label[v])}", number(g)] for v, g in _fresh_leaf_grads(order, bwd, as_float(grad))]
+    fresh = dict(_fresh_leaf_grads(order, bwd, as_float(grad)))
+    fresh = [(v, fresh[v]) for v in reading_order(fresh)]  # by layer and neuron, each in order
+    grads = [[f"{ratio(r, label[v])}", number(g)] for v, g in fresh if v.label or v is root]
+    constants = [label[v] for v, _ in fresh if not (v.label or v is root)]
+    unlisted = [f"(not listed: the constant{'s' if len(constants) > 1 else ''} {', '.join(constants)}; "
+                "label a Value to list its gradient)"] if constants else []
+    header = ["#", "node", "upstream", "local partial", "chain rule product", "sent", "running total"]
+    right = frozenset({5})
+    if narrow and max(map(len, table(header, backward_rows, right=right).splitlines())) > WIDTH:
+        header, backward_rows, right = _narrow(header, backward_rows)
     sections = [
-        Section(f"Forward pass ({len(fwd)} values)", ["#", "node", "computed as", "value"],
+        Section(f"Forward pass ({notation.count(len(fwd), 'value')})", ["#", "node", "computed as", "value"],
                 forward_rows, frozenset({3}), computed_lines),
-        Section(f"Backward pass ({len(bwd)} steps): each parent receives upstream * local partial",
-                ["#", "node", "upstream", "local partial", "chain rule product", "sent", "running total"],
-                backward_rows, frozenset({5}), _backward_equations(bwd, r)),
-        Section(f"Gradients of the inputs ({len(leaves)})", ["gradient", "value"], grads, frozenset({1})),
+        Section(f"Backward pass ({notation.count(len(bwd), 'step')}): each parent receives upstream * local partial",
+                header, backward_rows, right, _backward_equations(bwd, r)),
+        Section(f"Gradients of the inputs ({len(grads)})", ["gradient", "value"], grads, frozenset({1}),
+                notes=unlisted),
     ]
     chains = _chains(order, bwd, label)
     if chains:
         sections.append(Section("The chain rule along every path to each input", equations=chains))
     return sections
+
+
+def _narrow(header: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]], frozenset[int]]:
+    """The backward table in fewer columns: each step's upstream on a row of its own."""
+    narrow = []
+    for row in rows:
+        if row[2]:
+            narrow.append(row[:2] + [f"upstream {row[2]}", "", "", ""])
+        narrow.append(["", ""] + row[3:])
+    return header[:2] + header[3:], narrow, frozenset({4})
 
 
 def _backward_equations(bwd: list[BackwardStep], r: str) -> list[Equation]:
@@ -232,6 +253,10 @@ def _backward_equations(bwd: list[BackwardStep], r: str) -> list[Equation]:
     sums = [chain_sum(r, e.name, received[parent], e.total) for parent, e in last.items()
             if len(received[parent][0]) > 1 or len(received[parent]) > 1]  # not dC/dp = dC/dp
     return partials + sums
+
+
+WIDTH = 100
+"""`explain` narrows its backward table and wraps its chains to fit this many columns."""
 
 
 MAX_CHAINS = 16
@@ -269,18 +294,33 @@ def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]
         found = paths.get(leaf, [])
         text = []
         for k, path in enumerate(found):
-            factors = [ratio(label[v], label[v._parents[i]]) for v, i in path]
+            if len(path) == 1:  # the root's own local partial: written ∂, not to read as the total
+                factors = [notation.local(r, label[leaf], r)]
+            else:
+                factors = [ratio(label[v], label[v._parents[i]]) for v, i in path]
             values = [number(partial[step]) for step in path]
-            product = 1.0
+            total = 1.0
             for step in path:
-                product *= partial[step]
+                total *= partial[step]
             head = f"{ratio(r, label[leaf])} =" if k == 0 else " " * len(ratio(r, label[leaf])) + " +"
-            text.append(f"{head} {' * '.join(factors)} = {' * '.join(values)} = {number(product)}")
+            text.append(_wrapped(f"{head} {' * '.join(factors)} = {notation.product(values)} = {number(total)}"))
         if found:
             terms = [[(label[v], label[v._parents[i]], partial[(v, i)]) for v, i in path] for path in found]
             latex = chain_sum(r, label[leaf], terms, leaf_grads[leaf]).latex
             lines.append(Equation("\n".join(text), latex))
     return lines
+
+
+def _wrapped(line: str) -> str:
+    """A long chain-rule line broken before an "=", the rest indented, to fit WIDTH."""
+    parts = line.split(" = ")
+    out = [parts[0]]
+    for part in parts[1:]:
+        if len(out[-1]) + 3 + len(part) <= WIDTH:
+            out[-1] += " = " + part
+        else:
+            out.append(" " * 8 + "= " + part)
+    return "\n".join(out)
 
 
 def _fresh_leaf_grads(order, bwd, seed):

@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 from engine import Value
 
 from .checks import finite
+from .module import lifted
 
 __all__ = [
     "Loss", "SquaredError", "Hinge", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
@@ -111,6 +112,7 @@ class SquaredError(Loss):
         return _vector_target(target, nout, self.name)
 
     def forward(self, outputs: Sequence[Value], t: Sequence[float | Value]) -> Value:
+        t = lifted(t, "y")  # the documents' targets: y, or y1, y2, ...
         if len(outputs) == 1:
             c = (outputs[0] - t[0]) ** 2
         else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+from functools import lru_cache
 from typing import Iterator, Sequence
 
 from engine import Value
@@ -55,6 +56,23 @@ def _inputs(x: object, nin: int, who: str) -> Sequence:
     if n != nin:
         raise ValueError(f"{who} takes {nin} input{'s' if nin != 1 else ''}, got {n}")
     return x  # type: ignore[return-value]
+
+
+def lifted(x: Sequence[Value | float], letter: str = "x") -> list[Value]:
+    """`x` as Values, each plain number a leaf labelled as the documents do: `x` for a
+    single one, else x1, x2, ... (the letter y for targets); Values keep their labels."""
+    return [xi if type(xi) is Value else _labelled(xi, name) for xi, name in zip(x, _names(letter, len(x)))]
+
+
+@lru_cache(maxsize=64)
+def _names(letter: str, n: int) -> tuple[str, ...]:
+    return (letter,) if n == 1 else tuple(f"{letter}{k}" for k in range(1, n + 1))
+
+
+def _labelled(number: float, label: str) -> Value:
+    v = lift(number)
+    v.label = label
+    return v
 
 
 class Module:
@@ -133,7 +151,7 @@ class Neuron(Module):
         if type(x) is not list or len(x) != self.nin:
             x = _inputs(x, self.nin, f"this {self.nin}-input neuron")
         with scope(self.name):
-            return self._forward(x, None)
+            return self._forward(lifted(x), None)
 
     def _forward(self, x: Sequence[Value | float], where: str | None) -> Value:
         """The neuron's nodes; a fused neuron inside a layer tags its three nodes with
@@ -220,7 +238,7 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
         x = _inputs(x, self.nin, self.name)
-        x = [xi if type(xi) is Value else lift(xi) for xi in x]  # lift constants once, not per neuron
+        x = lifted(x)  # once, not per neuron
         with scope(self.name) as where:
             if where != self._where:  # the enclosing scope changed: new tags, made once
                 self._where = where

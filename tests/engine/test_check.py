@@ -77,6 +77,8 @@ OPS = [
     ("relu (negative side)", lambda a: a.relu(), [-0.7]),
     ("sin", lambda a: a.sin(), [0.7]),
     ("cos", lambda a: a.cos(), [0.7]),
+    ("sqrt", lambda a: a.sqrt(), [0.7]),
+    ("abs", lambda a: a.abs(), [-0.7]),
     ("sum", lambda a, b, c: Value.sum([a, b, c, a]), [0.7, -1.3, 2.0]),
     ("dot", lambda a, b, c, d: Value.dot([a, b], [c, d]), [0.7, -1.3, 2.0, 0.4]),
 ]

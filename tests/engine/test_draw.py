@@ -11,6 +11,8 @@ import pytest
 import engine.draw as drawing
 from engine import Value, scope
 from engine.draw import GraphTooLargeError, RendererNotFoundError, draw, render, renderer_available
+from nn import MLP
+from nn.losses import squared_error
 from tests.conftest import require
 from tests.engine.graphs import neuron
 
@@ -40,8 +42,8 @@ def test_each_value_shows_name_data_grad_and_each_op_its_symbol():
     assert "<B>mul1</B>" in source  # a generated name for the unlabelled w*x
     ops = re.findall(r"label=<([^<>]*)> .*shape=(?:circle|ellipse)", source)
     assert sorted(ops) == sorted(["*", "+", "tanh", "-", "**2"])
-    assert "rankdir=LR" in source
-    assert "rankdir=TB" in draw(C, rankdir="TB").source
+    assert "rankdir=TB" in source  # a chain reads top to bottom, as it fits a notebook
+    assert "rankdir=LR" in draw(C, rankdir="LR").source
 
 
 def test_grads_are_marked_not_computed_before_backward():
@@ -59,7 +61,7 @@ def test_partials_on_edges_come_from_the_op_table():
     source = draw(C, show_partials=True).source
     assert "da/dz = 1/cosh(z)^2<BR/>= 0.30502" in source
     assert "d(mul1)/dw = x<BR/>= 0" in source
-    assert "dC/d(sub1) = 2 * sub1" in source
+    assert "∂C/∂(sub1) = 2 * sub1" in source
     assert "cosh" not in draw(C).source
 
 
@@ -247,3 +249,27 @@ def test_graphviz_pure_renders_the_same_graph(monkeypatch, tmp_path):
     assert render(C, tmp_path / "n.png").read_bytes().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="SVG and PNG only"):
         render(C, tmp_path / "n.pdf")
+
+
+def test_a_network_reads_in_the_documents_order():
+    """Inputs x1, x2, x3, the neurons of a layer and a neuron's weights, left to right."""
+    require(renderer_available(), "Graphviz (the `dot` program)")
+    C = squared_error(MLP(3, [4, 4, 2], seed=0)([0.5, -1.0, 2.0]), [1.0, 0.0])
+
+    def left_to_right(picture, pattern):
+        svg = drawing.pipe(picture.source, "svg").decode()
+        found = {}
+        for group in re.findall(r'<g id="[^"]*" class="node">(.*?)</g>', svg, re.S):
+            texts = re.findall(r'<text[^>]*x="([\d.-]+)"[^>]*>([^<]*)</text>', group)
+            for x, text in texts[:1]:
+                if re.fullmatch(pattern, text):
+                    found[text] = float(x)
+        return sorted(found, key=found.get)
+
+    overview = draw(C, collapse_depth=2)
+    assert left_to_right(overview, r"x\d") == ["x1", "x2", "x3"]
+    assert left_to_right(overview, r"layer 1/neuron \d") == [f"layer 1/neuron {k}" for k in range(1, 5)]
+    assert left_to_right(overview, r"layer 2/neuron \d") == [f"layer 2/neuron {k}" for k in range(1, 5)]
+    expanded = draw(C, collapse_depth=2, expand="layer 1/neuron 1")
+    assert left_to_right(expanded, r"w1\.1\.\d") == [f"w1.1.{k}" for k in range(1, 4)]
+    assert "style=invis" in expanded.source  # the inputs' order is asked of dot, not left to chance

@@ -12,7 +12,8 @@ import pytest
 from engine import Value, ops
 from engine.ops import FloatMath
 
-FIXED = ["add", "sub", "neg", "mul", "div", "exp", "log", "tanh", "sech2", "sigmoid", "relu", "sin", "cos", "sum", "dot"]
+FIXED = ["add", "sub", "neg", "mul", "div", "exp", "log", "tanh", "sech2", "sigmoid", "relu", "sin", "cos", "sqrt", "abs",
+         "sum", "dot"]
 
 # name -> (reference forward on floats, points to check it at)
 REFERENCE = {
@@ -29,6 +30,8 @@ REFERENCE = {
     "relu": (lambda a: max(a, 0.0), [(0.7,), (-2.0,)]),
     "sin": (math.sin, [(0.7,), (-2.0,)]),
     "cos": (math.cos, [(0.7,), (-2.0,)]),
+    "sqrt": (math.sqrt, [(0.7,), (30.0,)]),
+    "abs": (abs, [(0.7,), (-2.0,)]),
     "sum": (lambda *xs: math.fsum(xs), [(1.0, -2.5, 0.25), (4.0,)]),
     "dot": (lambda *xs: math.fsum(w * x for w, x in zip(xs[: len(xs) // 2], xs[len(xs) // 2 :])),
             [(1.0, -2.0, 0.5, 3.0), (0.3, 0.6, 0.9, -1.0, 2.0, 0.5)]),
@@ -43,7 +46,7 @@ def test_the_table_holds_every_fixed_op_once():
 
 
 def test_unknown_op_name_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown op 'softmax'.*known: add"):
+    with pytest.raises(ValueError, match="unknown op .softmax.*known: abs, add"):
         ops.by_name("softmax")
 
 
@@ -105,6 +108,22 @@ def test_tanh_partial_is_the_documents_one_over_cosh_squared():
     for z in (-1.2, 0.3, 2.0):
         (d,) = ops.TANH.partials(FloatMath, math.tanh(z), z)
         assert d == 1 / math.cosh(z) ** 2
+
+
+def test_abs_partial_is_its_sign_and_zero_at_the_kink():
+    assert [ops.ABS.partials(FloatMath, abs(a), a) for a in (-2.0, 0.0, 3.0)] == [(-1.0,), (0.0,), (1.0,)]
+
+
+def test_sqrt_has_no_derivative_at_zero_and_no_real_value_below():
+    x = Value(0.0, label="x")
+    y = x.sqrt()
+    assert y.data == 0.0
+    with pytest.raises(ZeroDivisionError, match="sqrt"):
+        y.backward()
+    with pytest.raises(ValueError, match="sqrt.*no real value"):
+        Value(-1.0).sqrt()
+    z = Value(2.25).sqrt()
+    assert z.data == 1.5
 
 
 def test_relu_partial_is_zero_at_the_kink():

@@ -1,6 +1,7 @@
 """The step-through page: self-contained and escaped, and it works in a real headless Chromium."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -9,9 +10,11 @@ import tempfile
 
 import pytest
 
-from engine import Value, topological_order
+from engine import Value, explain, show, topological_order
 from engine.draw import renderer_available
 from engine.player import frames, save_html
+from nn import MLP
+from nn.losses import squared_error
 from tests.conftest import require
 from tests.engine.graphs import neuron as documents_neuron
 
@@ -111,8 +114,10 @@ def open_page(browser, path):
 
 
 def shown_grads(page):
+    """[node id in topological order ("v3"), its grad as shown] for every Value in view."""
     return page.eval_on_selector_all(
-        "g.node[id^=v]:not([id$=op])", "gs => gs.map(g => [g.id, g.getAttribute('data-grad')])")
+        "svg.graph:not(.hidden) g.node[id*=_v]:not([id$=op])",
+        "gs => gs.map(g => [g.id.split('_')[1], g.getAttribute('data-grad')])")
 
 
 @pytest.mark.browser
@@ -125,7 +130,7 @@ def test_next_moves_the_highlight_and_the_explanation(browser, tmp_path):
         first = page.text_content("#explain")
         page.click("#next")
         current = page.get_attribute("body", "data-current")
-        assert current and page.get_attribute(f"#{current}", "class").split()[-1] == "current"
+        assert current and page.get_attribute(f"#V0_{current}", "class").split()[-1] == "current"
         text = page.text_content("#explain")
         assert text != first and "w * x" in text  # the first computed node is w * x
         page.click("#next")
@@ -186,7 +191,127 @@ def test_a_hostile_label_stays_text(browser, tmp_path):
         for _ in range(12):
             page.keyboard.press("ArrowRight")
         assert dialogs == [] and problems == []
-        assert XSS in page.text_content("#graph")
+        assert XSS in page.text_content("#picture")
         assert page.evaluate("document.querySelectorAll('script').length") == 2
     finally:
         page.close()
+
+
+# ---------------------------------------------------------------- in a notebook, and networks
+
+def network():
+    """MLP 3-[4,4,2] on one example with the squared error: a network page's graph."""
+    model = MLP(3, [4, 4, 2], seed=0)
+    C = squared_error(model([0.5, -1.0, 2.0]), [1.0, 0.0])
+    C.label = "C"
+    return C
+
+
+def test_show_is_an_isolated_frame_with_the_page_inside(tmp_path):
+    require(renderer_available(), "Graphviz (the `dot` program)")
+    inline = show(neuron(), height=500)
+    markup = inline._repr_html_()
+    assert markup.startswith("<iframe srcdoc=") and 'sandbox="allow-scripts"' in markup
+    assert "allow-same-origin" not in markup and "height: 500px" in markup
+    assert "<script" not in markup.split('srcdoc="')[1].split('"')[0]  # the page is escaped inside it
+    assert html.unescape(markup.split('srcdoc="')[1].split('"')[0]) == inline.html
+    with pytest.raises(ValueError, match="height"):
+        show(neuron(), height=0)
+
+
+@pytest.mark.browser
+def test_two_inline_pages_in_one_document_work_independently(browser, tmp_path):
+    first, second = show(neuron(), height=420), show(reused(), height=420)
+    doc = tmp_path / "notebook.html"
+    doc.write_text("<!DOCTYPE html><html><head><style>button { display: none } svg { display: none }"
+                   "</style></head><body><h1>notebook</h1>" + first._repr_html_()
+                   + "<p>between the cells</p>" + second._repr_html_() + "</body></html>", encoding="utf-8")
+    page, problems, _, _ = open_page(browser, doc)
+    try:
+        frames_ = page.frames[1:]
+        assert len(frames_) == 2
+        one, two = frames_
+        for f in (one, two):  # the notebook's CSS does not reach inside
+            f.wait_for_selector("#next")
+            assert f.is_visible("#next") and f.is_visible("svg.graph")
+        one.click("#next")
+        one.click("#next")
+        assert one.get_attribute("body", "data-frame") == "2"
+        assert two.get_attribute("body", "data-frame") == "0"  # the other page did not move
+        two.click("#next")
+        page.keyboard.press("ArrowRight")  # keys go to the page that has focus: the second
+        assert two.get_attribute("body", "data-frame") == "2"
+        assert one.get_attribute("body", "data-frame") == "2"
+        page.click("h1")  # focus on the notebook itself: no page moves
+        page.keyboard.press("ArrowRight")
+        assert [f.get_attribute("body", "data-frame") for f in (one, two)] == ["2", "2"]
+        assert problems == []
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_a_network_page_labels_collapses_focuses_and_sends_gradients_back(browser, tmp_path):
+    C = network()
+    path = save_html(C, tmp_path / "net.html", collapse_depth=2)
+    page, problems, _, _ = open_page(browser, path)
+    try:
+        names = page.eval_on_selector("#frames", "s => JSON.parse(s.textContent).nodes.map(n => n.name)")
+        assert {"x1", "x2", "x3", "y1", "y2"} <= set(names) and len(set(names)) == len(names)
+        assert "0.5" not in names  # inputs are named, not shown as their numbers
+        overview = page.text_content("svg.graph:not(.hidden)")
+        assert "layer 1/neuron 1" in overview and "(collapsed)" in overview
+        assert page.eval_on_selector_all("#view option", "os => os.length") == 1 + 10  # every neuron expandable
+        # a click on a collapsed neuron expands it
+        page.click("svg.graph:not(.hidden) g.box:has-text('layer 1/neuron 1')")
+        assert page.get_attribute("body", "data-view") != "0"
+        assert page.eval_on_selector("#view", "s => s.selectedOptions[0].textContent") == "layer 1/neuron 1"
+        assert "w1.1.1" in page.text_content("svg.graph:not(.hidden)")
+        # walking backward into a neuron follows it there; the gradient is on its edge
+        page.check("#follow")
+        backward = next(i for i, f in enumerate(frames(C)) if f["phase"] == "backward" and len(f["sent"]) > 3)
+        page.evaluate(f"location.hash = '#{backward + 1}'")
+        page.wait_for_function(f"document.body.getAttribute('data-frame') === '{backward}'")
+        sent = page.eval_on_selector_all("svg.graph:not(.hidden) g.edge.back text.sent", "ts => ts.map(t => t.textContent)")
+        order = topological_order(C)
+        to_weights = [amount for p, _, amount in frames(C)[backward]["sent"] if order[p].is_leaf]
+        assert len(to_weights) >= 3  # a weighted sum: its weights are drawn beside it
+        shown = sorted(s.replace("sent ", "") for s in sent)
+        assert set(to_weights) <= set(shown) <= {a for _, _, a in frames(C)[backward]["sent"]}
+        heads = page.eval_on_selector_all("svg.graph:not(.hidden) polygon.backhead", "ps => ps.length")
+        assert heads == len(shown) + 1  # and one on the edge from the node's op up to the node
+        # focus dims what is more than two edges away, and the hash follows the frame
+        page.click("#focus")
+        assert page.eval_on_selector_all("svg.graph:not(.hidden) g.node.far", "gs => gs.length") > 0
+        assert not page.eval_on_selector("svg.graph:not(.hidden) g.node.current", "g => g.classList.contains('far')")
+        page.click("#next")
+        assert page.evaluate("location.hash") == f"#{backward + 2}"
+        # the last frame lists the gradients by layer and neuron, weights in order
+        page.keyboard.press("End")
+        text = page.text_content("#explain")
+        assert text.index("layer 1/neuron 1:") < text.index("dC/d(w1.1.1)") < text.index("dC/d(w1.1.2)") \
+            < text.index("layer 1/neuron 2:") < text.index("layer 2/neuron 1:")
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_a_network_page_takes_focus_like_draw(tmp_path):
+    require(renderer_available(), "Graphviz (the `dot` program)")
+    C = network()
+    centre = next(v for v in topological_order(C) if v.label == "w2.1.1")
+    text = save_html(C, tmp_path / "focus.html", focus=centre, depth=1).read_text(encoding="utf-8")
+    payload = json.loads(text.split('<script id="frames" type="application/json">')[1].split("</script>")[0])
+    shown = payload["views"][0]["shown"]
+    assert len(payload["views"]) == 1 and 0 < len(shown) < 10  # only the neighbourhood is drawn
+    assert str(topological_order(C).index(centre)) in shown
+
+
+def test_show_prints_text_unwrapped_and_escaped():
+    shown = show(explain(neuron()))
+    assert repr(shown) == explain(neuron())
+    markup = shown._repr_html_()
+    assert markup.startswith("<pre") and "white-space: pre" in markup and "overflow-x: auto" in markup
+    assert "&lt;b&gt;" in show("<b>")._repr_html_()
+    with pytest.raises(TypeError, match="collapse_depth"):
+        show("text", collapse_depth=1)

@@ -78,9 +78,28 @@ def test_explain_table_is_aligned():
         if not line.strip():
             break
         rows.append(line)
-    assert len(rows) == 8  # one row per (step, parent): 1 + 2 + 1 + 2 + 2
+    # one row per (step, parent): 1 + 2 + 1 + 2 + 2, and in the narrow layout (100 columns)
+    # a row of its own for each step's upstream
+    assert len(rows) == 8 + 5 * ("upstream" not in header)
     for row in rows:
         assert row[column - 2:column] == "  " and row[column] != " ", row
+    assert max(map(len, lines)) <= 100
+
+
+def test_a_local_partial_never_reads_like_a_total_and_constants_are_not_inputs():
+    x = Value(1.0, label="x")
+    f = x * x + 3
+    f.label = "f"
+    text = explain(f)
+    assert "∂f/∂(mul1) = 1" in text and "df/dx = 2 (sum of 2 paths)" in text
+    assert "df/dx = x = 1" not in text.replace("d(mul1)/dx = x = 1", "")
+    grads_table = text.split("Gradients of the inputs")[1].split("\n\n")[0]
+    assert "df/dx" in grads_table and "d(3)" not in grads_table
+    assert "not listed: the constant 3" in grads_table
+    assert "3     constant" in text
+    assert "Forward pass (4 values)" in text and "Backward pass (2 steps)" in text
+    one = explain(x * 2)
+    assert "(1 step)" in one
 
 
 def test_explain_changes_no_grad():

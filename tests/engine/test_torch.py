@@ -56,7 +56,7 @@ def _flatten(x):
 
 # ---------------------------------------------------------------- expressions
 
-UNARY = ["neg", "exp", "log", "tanh", "sech2", "sigmoid", "relu", "sin", "cos"]
+UNARY = ["neg", "exp", "log", "tanh", "sech2", "sigmoid", "relu", "sin", "cos", "sqrt", "abs"]
 BINARY = ["add", "sub", "mul", "div"]
 POWERS = [2.0, 3.0, 0.5, 1.5, -1.0, -2.0]
 
@@ -64,7 +64,7 @@ POWERS = [2.0, 3.0, 0.5, 1.5, -1.0, -2.0]
 def evaluate(expr, xs, lib):
     """Evaluate an expression tree with Values (lib=None) or torch tensors (lib=torch).
 
-    Domain guards are part of the expression: log, division and non-integer or negative
+    Domain guards are part of the expression: log, sqrt, division and non-integer or negative
     powers act on u*u + 0.5, which is positive.
     """
     kind = expr[0]
@@ -101,7 +101,7 @@ def evaluate(expr, xs, lib):
     u = evaluate(expr[1], xs, lib)
     if kind == "neg":
         return -u
-    if kind == "log":
+    if kind in ("log", "sqrt"):
         u = u * u + 0.5
     if lib is None:
         return getattr(Value(u) if not isinstance(u, Value) else u, kind)()
@@ -181,6 +181,7 @@ def test_an_expression_with_every_op_agrees_with_torch():
         ("mul", ("exp", ("sin", x)), ("log", ("tanh", ("sech2", y)))),
         ("div", ("sigmoid", ("cos", z)), ("sub", x, ("neg", y))),
         ("relu", ("add", x, ("const", 0.25))),
+        ("mul", ("sqrt", ("abs", y)), ("abs", ("sub", z, x))),
         ("dot", [("pow", 3.0, x), ("pow", 0.5, y)], [("pow", -1.0, z), ("pow", 2.0, ("mul", x, z))]),
     ])
     used = set()

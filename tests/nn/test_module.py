@@ -7,7 +7,9 @@ import random
 import pytest
 
 from engine import Value, scope, topological_order
+from engine.notation import names
 from nn import MLP, Layer, Module, Neuron
+from nn.losses import squared_error
 
 
 def test_neuron_computes_activation_of_weighted_sum():
@@ -207,3 +209,16 @@ def test_a_layer_tags_its_parameters_with_their_neurons_scope():
     first = model.layers[0].neurons[1]
     assert {p.scope for p in first.parameters()} == {"layer 1/neuron 2"}
     assert out.scope == "layer 2/neuron 1" == model.layers[1].neurons[0].b.scope
+
+
+def test_inputs_and_targets_lifted_by_nn_are_labelled_as_the_documents_do():
+    model = MLP(2, [3, 2], seed=0)
+    C = squared_error(model([0.5, 1.0]), [1.0, 0.0])
+    leaves = {v.label: v.data for v in topological_order(C) if v.is_leaf and not v.label.startswith(("w", "b"))}
+    assert leaves == {"x1": 0.5, "x2": 1.0, "y1": 1.0, "y2": 0.0}
+    shown = names(topological_order(C))
+    assert len(set(shown.values())) == len(shown)
+    one = squared_error(Neuron(1, rng=0)([0.3]), 1.0)
+    assert {v.label for v in topological_order(one) if v.is_leaf} >= {"x", "y"}
+    given = Value(0.5, label="pixel")
+    assert model([given, 1.0])[0] is not None and given.label == "pixel"
