@@ -128,7 +128,7 @@ def test_progress_bar_on_a_terminal_fits_its_width_with_eta_loss_and_accuracy(mo
                                                        loss="hinge", epochs=3))  # progress=None
     lines = [line for line in re.split(r"[\r\n]+", text) if line]
     final = lines[-1]
-    assert final.startswith("training: 100%") and "3/3" in final
+    assert final.startswith("training (replay): 100%") and "3/3" in final  # the path that runs
     assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", final)  # elapsed < remaining: the ETA
     assert re.search(r"loss=[\d.e+-]+, acc=\d+\.\d%\]", final)
     assert max(len(line.rstrip()) for line in lines) < 80  # one line that never wraps
