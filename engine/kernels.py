@@ -306,14 +306,19 @@ class ScalarRun:
     makes the error eager would raise there (naming the op and its operands), or None.
     """
 
-    def __init__(self, nodes: list[tuple[Op, tuple[int, ...], bool]], start: int, explain) -> None:
-        # Local slots: the run's outside inputs first, then its own nodes (rows start:stop of u).
-        self.start, self.stop = start, start + len(nodes)
-        outside = sorted({p for _, parents, _ in nodes for p in parents if not start <= p < self.stop})
-        slot = {p: i for i, p in enumerate(outside)}
-        slot.update({start + k: len(outside) + k for k in range(len(nodes))})
-        self.outside = np.array(outside, dtype=np.intp)
-        self.nodes = [(op, tuple(slot[p] for p in parents), needed) for op, parents, needed in nodes]
+    def __init__(self, members: np.ndarray, s, explain) -> None:
+        """`members`: plan nodes in order, whose rows of `u` (in schedule `s`) are contiguous."""
+        self.start = int(s.pos[members[0]])
+        self.stop = self.start + len(members)
+        nodes = members.tolist()
+        arity = [len(s.parents[i]) for i in nodes]
+        rows = s.pos[np.array([p for i in nodes for p in s.parents[i]], dtype=np.intp)]
+        # Local slots: the run's outside inputs first, then its own nodes.
+        inside = rows >= self.start
+        self.outside = np.unique(rows[~inside])
+        local = np.where(inside, rows - self.start + len(self.outside), np.searchsorted(self.outside, rows)).tolist()
+        ends = np.cumsum(arity).tolist()
+        self.nodes = [(s.ops[i], tuple(local[e - k:e]), s.needed[i]) for i, k, e in zip(nodes, arity, ends)]
         self.explain = explain
 
     def __len__(self) -> int:

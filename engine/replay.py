@@ -38,15 +38,10 @@ from .context import state
 from .kernels import (Arrays, BatchDot, Broadcast, Dot, DotMatmul, Elementwise, NumpyMath, ScalarRun, Sum)
 from .ops import FloatMath, Op
 from .rewrite import rewrite
+from .schedule import BROADCAST, schedule
 from .value import ARITHMETIC_ERRORS, Value, as_float
 
 __all__ = ["compile", "Compiled", "NumpyMath"]
-
-SCALAR = 8  # a group with at most this many inputs in all runs in floats: numpy would not pay
-BROADCAST = Op(name="broadcast", symbol="⇉", arity=1, written="{0}", forward=lambda m, a: a,
-               partials=lambda m, out, a: (1.0,), formulas=("1",))
-"""The scheduler's own step: a number that does not depend on the data, once per example."""
-
 
 def compile(root: Value, *, wrt: Iterable[Value] | None = None, data: Sequence[Value] | None = None,
             keep: Iterable[Value] = ()) -> "Compiled":
@@ -96,100 +91,35 @@ class Compiled:
 
     # ---------------------------------------------------------------- scheduling
     def _schedule(self) -> None:
-        """Rewrite, then group nodes by level and kind, and choose a kernel per group."""
+        """Rewrite, schedule, then choose a kernel per group (tiny ones join float runs)."""
         plan = rewrite(self.order, self.keep | set(self.data))
-        fed, wanted = set(self.data), set(self.targets)
-        op_of, parents = list(plan.ops), list(plan.parents)
-        n = len(op_of)
-        batched = [False] * n
-        needed = [False] * n
-        level = [0] * n
-        kind: list[object] = [None] * n
-        source = list(plan.source)
-        broadcasts: dict[int, int] = {}
-
-        def broadcast(p: int) -> int:
-            """The node holding p's number once per example (made once per p)."""
-            if p not in broadcasts:
-                broadcasts[p] = len(op_of)
-                op_of.append(BROADCAST), parents.append((p,)), source.append(source[p])
-                batched.append(True), needed.append(needed[p]), level.append(level[p] + 1), kind.append(None)
-            return broadcasts[p]
-
-        for i in range(n):
-            op = op_of[i]
-            if op is None:
-                batched[i] = source[i] in fed
-                needed[i] = source[i] in wanted
-                continue
-            ps = parents[i]
-            batched[i] = any(batched[p] for p in ps)
-            if batched[i]:
-                ps, kind[i] = _batched_inputs(op, ps, batched, broadcast)
-                parents[i] = ps
-            needed[i] = any(needed[p] for p in ps)
-            level[i] = 1 + max(level[p] for p in ps)
-
-        groups: dict[tuple, list[int]] = {}
-        for i in range(len(op_of)):
-            if op_of[i] is not None:
-                groups.setdefault((batched[i], level[i], op_of[i], kind[i], len(parents[i])), []).append(i)
-        for op in {op_of[i] for i in range(len(op_of))} - {None, BROADCAST}:
+        s = schedule(plan, self.data, set(self.targets))
+        for op in set(s.ops) - {None, BROADCAST}:
             _check_replayable(op)
-
-        # Rows: leaves first (the Values' leaves, then the plan's constants; data leaves
-        # as the first rows of the batch, in the order given), then each group's outputs.
-        pos = [0] * len(op_of)
-        self.read_leaves = [v for v in plan.source[:n] if v is not None and v._op is None and v not in fed]
-        index = plan.index
-        for k, v in enumerate(self.read_leaves):
-            pos[index[v]] = k
-        self.constants = {}
-        for i, c in plan.constants.items():
-            pos[i] = len(self.read_leaves) + len(self.constants)
-            self.constants[pos[i]] = c
-        for k, v in enumerate(self.data):
-            pos[index[v]] = k
-        sizes = [len(self.read_leaves) + len(self.constants), len(self.data)]
-        ordered = sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1]))  # u before b, by level
-        for (in_b, *_), members in ordered:
-            for i in members:
-                pos[i] = sizes[in_b]
-                sizes[in_b] += 1
-        self.sizes = sizes
-        self.u_nodes = {pos[i]: i for i in range(len(op_of)) if not batched[i]}
-        self._plan, self._pos, self._batched = plan, pos, batched
-        self._op_of, self._parents = op_of, parents
-
         kernels: list = []
         backward_kernels: list = []  # those with a gradient to send, or partials eager would check
-        run: list = []  # the scalar run being gathered
-
-        def close_run() -> None:
-            if run:
-                kernels.append(ScalarRun(run[:], pos[run_start[0]], self._explain))
+        # Consecutive tiny groups run as one float run; the others get a kernel each.
+        flips = np.flatnonzero(s.scalar[1:] != s.scalar[:-1]) + 1
+        bounds = zip(np.r_[0, flips].tolist(), np.r_[flips, len(s.scalar)].tolist()) if len(s.scalar) else ()
+        for first, last in bounds:
+            if s.scalar[first]:
+                members = s.order[s.starts[first]:s.stops[last - 1]]
+                kernels.append(ScalarRun(members, s, self._explain))
                 backward_kernels.append(kernels[-1])
-                run.clear()
-
-        run_start = [0]
-        for (in_b, lv, op, knd, arity), members in ordered:
-            if not in_b and len(members) * max(arity, 1) <= SCALAR:
-                if not run:
-                    run_start[0] = members[0]
-                run.extend((op, tuple(pos[p] for p in parents[i]), needed[i]) for i in members)
                 continue
-            close_run()
-            kernels.append(_kernel(op, knd, in_b, members, parents, pos, batched, needed))
-            if isinstance(kernels[-1], Elementwise) or any(needed[i] for i in members):
-                backward_kernels.append(kernels[-1])
-        close_run()
-        self.groups = kernels
-        self.backward_groups = backward_kernels[::-1]
-        self.n_nodes, self.n_leaves = len(op_of), sum(1 for op in op_of if op is None)
-        self.n_levels = max(level)
-        root = index[self.root]
-        self.root_pos, self.root_batched = pos[root], batched[root]
-        self.target_pos = np.array([pos[index[v]] for v in self.targets], dtype=np.intp)
+            for g in range(first, last):
+                members = s.order[s.starts[g]:s.stops[g]].tolist()
+                i = members[0]
+                kernels.append(_kernel(s.ops[i], s.kind[i], s.batched[i], members, s.parents, s.pos, s.needed))
+                if isinstance(kernels[-1], Elementwise) or any(s.needed[i] for i in members):
+                    backward_kernels.append(kernels[-1])
+        self.groups, self.backward_groups = kernels, backward_kernels[::-1]
+        self._plan, self._s = plan, s
+        self.read_leaves, self.constants, self.sizes = s.read_leaves, s.constants, s.sizes
+        self.n_nodes, self.n_leaves, self.n_levels = len(s.ops), s.ops.count(None), s.levels
+        root = plan.index[self.root]
+        self.root_pos, self.root_batched = int(s.pos[root]), s.batched[root]
+        self.target_pos = s.pos[[plan.index[v] for v in self.targets]]
 
     # ---------------------------------------------------------------- replay
     def forward(self, rows: object = None) -> "float | np.ndarray":
@@ -257,7 +187,7 @@ class Compiled:
             self.forward(self._last[1])
             recorded = self._plan.index
         a = self._last[0]
-        rows = [(self._batched[recorded[v]], self._pos[recorded[v]]) for v in nodes]
+        rows = [(self._s.batched[recorded[v]], self._s.pos[recorded[v]]) for v in nodes]
         if self.data:
             return np.array([a.b[p] if in_b else np.full(a.b.shape[1], a.u[p]) for in_b, p in rows])
         return [float(a.u[p]) for _, p in rows]
@@ -295,9 +225,9 @@ class Compiled:
     def _explain(self, row: int, inputs: list[float], error: Exception | None, out: float = 0.0,
                  backward: bool = False) -> Exception | None:
         """The error eager raises at the plan node in row `row` of `u`, or None."""
-        i = self.u_nodes[row]
-        sources = [self._plan.source[p] if p < len(self._plan.source) else None for p in self._parents[i]]
-        return _error(self._op_of[i], sources, inputs, error, out, backward)
+        i = next(i for i, p in enumerate(self._s.pos.tolist()) if p == row and not self._s.batched[i])
+        sources = [self._plan.source[p] for p in self._s.parents[i]]
+        return _error(self._s.ops[i], sources, inputs, error, out, backward)
 
     def _columns(self, a: Arrays, batch: np.ndarray | None, grads: bool) -> list[int | None]:
         """The examples to run again with floats: those with a number that is not finite."""
@@ -311,11 +241,11 @@ class Compiled:
 
     def _numbers(self, a: Arrays, batch: np.ndarray | None, column: int | None) -> dict[Value, float]:
         """One example, forward in floats through the op table, as eager computes it."""
-        index, pos = self._plan.index, self._pos
+        index, pos, batched = self._plan.index, self._s.pos, self._s.batched
         numbers: dict[Value, float] = {}
         for v in self.order:
             if v._op is None:
-                numbers[v] = float(a.b[pos[index[v]], column]) if v in index and self._batched[index[v]] \
+                numbers[v] = float(a.b[pos[index[v]], column]) if batched[index[v]] \
                     else float(a.u[pos[index[v]]])
                 continue
             inputs = [numbers[p] for p in v._parents]
@@ -375,27 +305,7 @@ def _distinct_leaves(given: Iterable[Value], leaves: set, what: str) -> list[Val
     return chosen
 
 
-def _batched_inputs(op: Op, ps: tuple[int, ...], batched: list[bool], broadcast) -> tuple[tuple[int, ...], object]:
-    """A batched node's inputs as its kernel reads them, and the kind of its group.
-
-    A dot puts in each pair the number that does not depend on the data first (a
-    weight), so a layer's dot is W @ X; its other inputs, and a sum's, are broadcast.
-    Unary and binary ops broadcast by themselves: their kind says which input is batched.
-    """
-    if op is ops.DOT:
-        h = len(ps) // 2
-        pairs = [(x, w) if batched[w] and not batched[x] else (w, x) for w, x in zip(ps[:h], ps[h:])]
-        w_batched = any(batched[w] for w, _ in pairs)
-        ws = [w if batched[w] or not w_batched else broadcast(w) for w, _ in pairs]
-        xs = [x if batched[x] else broadcast(x) for _, x in pairs]
-        return tuple(ws + xs), w_batched
-    if op.arity is None:
-        return tuple(p if batched[p] else broadcast(p) for p in ps), None
-    return ps, tuple(batched[p] for p in ps)
-
-
-def _kernel(op: Op, kind: object, in_b: bool, members: list[int], parents: list, pos: list,
-            batched: list, needed: list):
+def _kernel(op: Op, kind: object, in_b: bool, members: list[int], parents: list, pos: list, needed: list):
     """Choose how to compute one group, or say clearly why it cannot be compiled."""
     start, stop = pos[members[0]], pos[members[0]] + len(members)
     rows = np.array([[pos[p] for p in parents[i]] for i in members], dtype=np.intp)

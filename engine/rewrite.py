@@ -20,7 +20,9 @@ every leaf of the graph is a leaf of the plan, so gradients land in the same lea
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from itertools import chain
 from typing import Collection, Sequence
 
 from . import ops
@@ -54,17 +56,13 @@ class Plan:
 def rewrite(order: Sequence[Value], keep: Collection[Value] = ()) -> Plan:
     """The plan of `order` (a topological order, root last) with chains flattened."""
     root = order[-1]
-    uses: dict[Value, int] = {}
-    consumer: dict[Value, Value] = {}
-    for v in order:
-        for p in v._parents:
-            uses[p] = uses.get(p, 0) + 1
-            consumer[p] = v
+    uses = Counter(chain.from_iterable(v._parents for v in order))
 
     def single_use(v: Value) -> bool:
-        return uses.get(v) == 1 and v is not root and v not in keep
+        return uses[v] == 1 and v is not root and v not in keep
 
-    folded = {v for v in order if v._op in LINEAR and single_use(v) and consumer[v]._op in LINEAR}
+    # A linear node is folded into the linear node that is its only consumer.
+    folded = {p for v in order if v._op in LINEAR for p in v._parents if p._op in LINEAR and single_use(p)}
     terms: dict[Value, list[tuple[int, Value, Value | None]]] = {}
     absorbed: set[Value] = set()
     for v in order:
@@ -102,19 +100,14 @@ def _signs(v: Value) -> tuple[int, ...]:
 
 def _build(order: Sequence[Value], gone: set, terms: dict) -> Plan:
     plan = Plan([], [], [], {}, {})
-    index = plan.index
-
-    def add(op: Op | None, parents: tuple[int, ...], source: Value | None) -> int:
-        plan.ops.append(op)
-        plan.parents.append(parents)
-        plan.source.append(source)
-        return len(plan.ops) - 1
-
+    index, op_of, parents, source = plan.index, plan.ops, plan.parents, plan.source
+    at = index.__getitem__
     unit: dict[int, int] = {}
 
     def constant(c: int) -> int:  # the plan's own +1 or -1 leaf, made once
         if c not in unit:
-            unit[c] = add(None, (), None)
+            unit[c] = len(op_of)
+            op_of.append(None), parents.append(()), source.append(None)
             plan.constants[unit[c]] = float(c)
         return unit[c]
 
@@ -124,11 +117,12 @@ def _build(order: Sequence[Value], gone: set, terms: dict) -> Plan:
         if v in terms:
             expanded = terms[v]
             if all(s > 0 and b is None for s, _, b in expanded):
-                index[v] = add(ops.SUM, tuple(index[a] for _, a, _ in expanded), v)
+                op, ps = ops.SUM, tuple(index[a] for _, a, _ in expanded)
             else:
                 ws = [index[a] for _, a, _ in expanded]
-                xs = [index[b] if b is not None else constant(s) for s, _, b in expanded]
-                index[v] = add(ops.DOT, tuple(ws + xs), v)
+                op, ps = ops.DOT, tuple(ws + [index[b] if b is not None else constant(s) for s, _, b in expanded])
         else:
-            index[v] = add(v._op, tuple(index[p] for p in v._parents), v)
+            op, ps = v._op, tuple(map(at, v._parents))
+        index[v] = len(op_of)
+        op_of.append(op), parents.append(ps), source.append(v)
     return plan
