@@ -40,7 +40,8 @@ class NumpyMath:
     @staticmethod
     def sigmoid(a):
         e = np.exp(-np.abs(a))  # the float backend's two branches, both at once
-        return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+        r = 1.0 / (1.0 + e)
+        return np.where(a >= 0.0, r, e * r)
 
     @staticmethod
     def relu(a):
@@ -85,32 +86,46 @@ class Arrays:
 class Rows:
     """Fixed rows of a value or gradient array: read them, or add amounts into them.
 
-    A contiguous run of rows is a slice (a view, no copy); repeated rows (a weight used
-    by many nodes) must receive every amount, so amounts are first summed per row.
+    A contiguous run of rows is a slice (a view, no copy). Amounts go only to the rows
+    `wanted` says a gradient is wanted from (not to data or constants); repeated rows
+    (a weight used by many nodes) must receive every amount, so those are first summed.
     """
 
-    def __init__(self, index: Sequence[int] | np.ndarray) -> None:
+    def __init__(self, index: Sequence[int] | np.ndarray, wanted: np.ndarray | None = None) -> None:
         index = np.asarray(index, dtype=np.intp)
         self.shape = index.shape
         flat = index.ravel()
-        self.key: slice | np.ndarray = flat
-        if flat.size and flat[-1] - flat[0] == flat.size - 1 and np.array_equal(np.diff(flat), np.ones(flat.size - 1)):
-            self.key = slice(int(flat[0]), int(flat[-1]) + 1)
-        order = np.argsort(flat, kind="stable")
-        ranked = flat[order]
-        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]]) if flat.size else np.zeros(0, np.intp)
-        self.repeated = len(starts) < flat.size
+        self.key = _slice(flat)
+        self.pick = None if wanted is None or wanted.all() else np.flatnonzero(np.ravel(wanted))
+        into = flat if self.pick is None else flat[self.pick]
+        self.into = _slice(into)
+        order = np.argsort(into, kind="stable")
+        ranked = into[order]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]]) if into.size else np.zeros(0, np.intp)
+        self.repeated = len(starts) < into.size
         self.order, self.starts, self.targets = order, starts, ranked[starts]
 
     def get(self, array: np.ndarray) -> np.ndarray:
         return array[self.key].reshape(self.shape + array.shape[1:])
 
     def add(self, array: np.ndarray, amounts) -> None:
-        amounts = np.broadcast_to(amounts, self.shape + array.shape[1:]).reshape((-1,) + array.shape[1:])
+        full = self.shape + array.shape[1:]
+        if np.shape(amounts) != full:
+            amounts = np.broadcast_to(amounts, full)
+        amounts = amounts.reshape((-1,) + array.shape[1:])
+        if self.pick is not None:
+            amounts = amounts[self.pick]
         if self.repeated:
             array[self.targets] += np.add.reduceat(amounts[self.order], self.starts, axis=0)
         else:
-            array[self.key] += amounts
+            array[self.into] += amounts
+
+
+def _slice(flat: np.ndarray) -> slice | np.ndarray:
+    """`flat` as a slice when it is a contiguous run of indices (reads become views)."""
+    if flat.size and flat[-1] - flat[0] == flat.size - 1 and np.array_equal(np.diff(flat), np.ones(flat.size - 1)):
+        return slice(int(flat[0]), int(flat[-1]) + 1)
+    return flat
 
 
 def _space(arrays: Arrays, batched: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -136,10 +151,10 @@ class Elementwise(Group):
     """
 
     def __init__(self, op: Op, start: int, stop: int, batched: bool,
-                 columns: list[tuple[np.ndarray, bool]], needed: list[bool]) -> None:
+                 columns: list[tuple[np.ndarray, bool]], need: np.ndarray) -> None:
         super().__init__(op, start, stop, batched)
-        self.columns = [(Rows(idx), col_batched) for idx, col_batched in columns]
-        self.needed = needed
+        self.columns = [(Rows(idx, need[:, j]), col_batched) for j, (idx, col_batched) in enumerate(columns)]
+        self.needed = need.any(axis=0).tolist()
 
     def forward(self, a: Arrays) -> None:
         ins = []
@@ -167,9 +182,9 @@ class Elementwise(Group):
 class Sum(Group):
     """n-ary sum: each node adds one row of the gathered inputs; every partial is 1."""
 
-    def __init__(self, op: Op, start: int, stop: int, batched: bool, parents: np.ndarray, needed: bool) -> None:
+    def __init__(self, op: Op, start: int, stop: int, batched: bool, parents: np.ndarray, need: np.ndarray) -> None:
         super().__init__(op, start, stop, batched)
-        self.rows, self.needed = Rows(parents), needed
+        self.rows, self.needed = Rows(parents, need), bool(need.any())
 
     def forward(self, a: Arrays) -> None:
         values = _space(a, self.batched)[0]
@@ -185,10 +200,11 @@ class Dot(Group):
     """n-ary dot over numbers that do not depend on the data, row by row:
     out = sum_i w_i x_i; d/dw_i = x_i, d/dx_i = w_i."""
 
-    def __init__(self, op: Op, start: int, stop: int, w: np.ndarray, x: np.ndarray, need_w: bool, need_x: bool) -> None:
+    def __init__(self, op: Op, start: int, stop: int, w: np.ndarray, x: np.ndarray, need_w: np.ndarray,
+                 need_x: np.ndarray) -> None:
         super().__init__(op, start, stop, False)
-        self.read_w, self.read_x = Rows(w), Rows(x)
-        self.need_w, self.need_x = need_w, need_x
+        self.read_w, self.read_x = Rows(w, need_w), Rows(x, need_x)
+        self.need_w, self.need_x = bool(need_w.any()), bool(need_x.any())
 
     def forward(self, a: Arrays) -> None:
         self.W, self.X = self.read_w.get(a.u), self.read_x.get(a.u)
@@ -217,8 +233,8 @@ class DotMatmul(Group):
         self.pair = b * len(w_rows) + a  # flat index of node k's pair in P
         self.dense = np.array_equal(self.pair, np.arange(len(self.pair)))
         self.scatter_pair = None if self.dense else Rows(self.pair)
-        self.read_w, self.read_x = Rows(w_rows), Rows(x_rows)
-        self.need_w, self.need_x = need_w, need_x
+        self.read_w, self.read_x = Rows(w_rows, need_w), Rows(x_rows, need_x)
+        self.need_w, self.need_x = bool(need_w.any()), bool(need_x.any())
 
     def forward(self, a: Arrays) -> None:
         self.W, self.X = self.read_w.get(a.u), self.read_x.get(a.u)
@@ -252,8 +268,9 @@ class BatchDot(Group):
         super().__init__(op, start, stop, True)
         self.w_batched = w_batched
         self.shared = not w_batched and bool((x == x[0]).all())
-        self.read_w, self.read_x = Rows(w), Rows(x[0] if self.shared else x)
-        self.need_w, self.need_x = need_w, need_x
+        self.read_w = Rows(w, need_w)
+        self.read_x = Rows(x[0], need_x.any(axis=0)) if self.shared else Rows(x, need_x)
+        self.need_w, self.need_x = bool(need_w.any()), bool(need_x.any())
 
     def forward(self, a: Arrays) -> None:
         W = self.W = self.read_w.get(a.b if self.w_batched else a.u)
@@ -285,9 +302,9 @@ class Broadcast(Group):
     """A number that does not depend on the data, copied into every example's column
     (so a batched sum or dot reads one kind of input); its gradient is their sum."""
 
-    def __init__(self, op: Op, start: int, stop: int, sources: np.ndarray, needed: bool) -> None:
+    def __init__(self, op: Op, start: int, stop: int, sources: np.ndarray, need: np.ndarray) -> None:
         super().__init__(op, start, stop, True)
-        self.rows, self.needed = Rows(sources), needed
+        self.rows, self.needed = Rows(sources, need), bool(need.any())
 
     def forward(self, a: Arrays) -> None:
         a.b[self.out] = self.rows.get(a.u)[:, None]

@@ -137,8 +137,9 @@ class Compiled:
         with np.errstate(all="ignore"):
             for group in self.groups:
                 group.forward(a)
+            finite = np.isfinite(np.sum(a.u)) and np.isfinite(np.sum(a.b))  # one sum: finite iff all are (or it overflows)
         self._last = (a, batch)
-        if not (np.isfinite(np.sum(a.u)) and np.isfinite(np.sum(a.b))):
+        if not finite:
             self._check_forward(a, batch)
         return a.b[self.root_pos].copy() if self.root_batched else float(a.u[self.root_pos])
 
@@ -161,8 +162,9 @@ class Compiled:
         with np.errstate(all="ignore"):
             for group in self.backward_groups:
                 group.backward(a)
+            finite = np.isfinite(np.sum(a.gu)) and np.isfinite(np.sum(a.gb))
         result = a.gu[self.target_pos]
-        if a.suspect or not (np.isfinite(np.sum(result)) and np.isfinite(np.sum(a.gb))):
+        if a.suspect or not finite:
             self._check_backward(a, batch, grad)
         for v, g in zip(self.targets, result.tolist()):
             v.grad += g
@@ -305,29 +307,37 @@ def _distinct_leaves(given: Iterable[Value], leaves: set, what: str) -> list[Val
     return chosen
 
 
-def _kernel(op: Op, kind: object, in_b: bool, members: list[int], parents: list, pos: list, needed: list):
-    """Choose how to compute one group, or say clearly why it cannot be compiled."""
-    start, stop = pos[members[0]], pos[members[0]] + len(members)
-    rows = np.array([[pos[p] for p in parents[i]] for i in members], dtype=np.intp)
-    need = np.array([[needed[p] for p in parents[i]] for i in members], dtype=bool)
+def _kernel(op: Op, kind: object, in_b: bool, members: list[int], parents: list, pos: np.ndarray, needed: list):
+    """Choose how to compute one group (`need[k, j]`: is input j of node k wanted?)."""
+    start, stop = int(pos[members[0]]), int(pos[members[0]]) + len(members)
+    flat = np.array([parents[i] for i in members], dtype=np.intp)
+    rows = pos[flat]
+    need = np.array(needed, dtype=bool)[flat]
     if op is BROADCAST:
-        return Broadcast(op, start, stop, rows[:, 0], bool(need.any()))
+        return Broadcast(op, start, stop, rows[:, 0], need[:, 0])
     if op is ops.SUM:
-        return Sum(op, start, stop, in_b, rows, bool(need.any()))
+        return Sum(op, start, stop, in_b, rows, need)
     if op is ops.DOT:
         h = rows.shape[1] // 2
-        w, x = rows[:, :h], rows[:, h:]
-        need_w, need_x = bool(need[:, :h].any()), bool(need[:, h:].any())
+        w, x, need_w, need_x = rows[:, :h], rows[:, h:], need[:, :h], need[:, h:]
         if in_b:
             return BatchDot(op, start, stop, w, x, bool(kind), need_w, need_x)
         w_rows, a = np.unique(w, axis=0, return_inverse=True)
         x_rows, b = np.unique(x, axis=0, return_inverse=True)
         if len(members) > 1 and len(w_rows) * len(x_rows) <= 2 * len(members):
-            return DotMatmul(op, start, stop, w_rows, a.ravel(), x_rows, b.ravel(), need_w, need_x)
+            return DotMatmul(op, start, stop, w_rows, a.ravel(), x_rows, b.ravel(),
+                             _rows_wanted(w_rows, w, need_w), _rows_wanted(x_rows, x, need_x))
         return Dot(op, start, stop, w, x, need_w, need_x)
     flags = kind if in_b else (False,) * rows.shape[1]
     columns = [(rows[:, j], flags[j]) for j in range(rows.shape[1])]
-    return Elementwise(op, start, stop, in_b, columns, [bool(need[:, j].any()) for j in range(rows.shape[1])])
+    return Elementwise(op, start, stop, in_b, columns, need)
+
+
+def _rows_wanted(unique: np.ndarray, rows: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """For each entry of the distinct rows, whether its gradient is wanted (a row is a
+    node, so every copy of it says the same)."""
+    wanted = dict(zip(rows.ravel().tolist(), need.ravel().tolist()))
+    return np.array([wanted[r] for r in unique.ravel().tolist()], dtype=bool).reshape(unique.shape)
 
 
 def _check_replayable(op: Op) -> None:

@@ -240,7 +240,7 @@ def fit(
                     optimiser.step()
                 total += value * len(batch)
                 if scorer is not None:
-                    hits += sum(scorer(out, targets[i]) for out, i in zip(outputs, batch))
+                    hits += sum(map(scorer, outputs, map(targets.__getitem__, batch)))
             history.loss.append(total / n)
             history.accuracy.append(_accuracy(hits, n, scorer))
             _show(bar, history.loss[-1], history.accuracy[-1])
