@@ -45,11 +45,11 @@ class NumpyMath:
 
     @staticmethod
     def relu(a):
-        return np.where(a <= 0.0, 0.0, a)  # NaN stays NaN, as in the float backend
+        return np.maximum(a, 0.0)  # NaN stays NaN and -0.0 gives 0.0, as in the float backend
 
     @staticmethod
     def step(a):
-        return np.where(a > 0.0, 1.0, 0.0)
+        return (a > 0.0).astype(float)
 
     @staticmethod
     def sech2(a):

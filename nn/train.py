@@ -165,7 +165,7 @@ def evaluate(model: Module, data: Any, loss: "str | _losses.Loss" = "mse", *,
                 losses.append(loss.forward(out, t).data)
                 outputs.append([o.data for o in out])
         mean = sum(losses) / len(rows)
-    hits = sum(scorer(out, t) for out, t in zip(outputs, targets)) if scorer is not None else 0
+    hits = _hits(scorer, outputs, replay.targets(range(len(rows))) if replay is not None else targets) if scorer is not None else 0
     return mean, _accuracy(hits, len(rows), scorer)
 
 
@@ -240,7 +240,7 @@ def fit(
                     optimiser.step()
                 total += value * len(batch)
                 if scorer is not None:
-                    hits += sum(map(scorer, outputs, map(targets.__getitem__, batch)))
+                    hits += _hits(scorer, outputs, step.targets(batch) if step is not None else [targets[i] for i in batch])
             history.loss.append(total / n)
             history.accuracy.append(_accuracy(hits, n, scorer))
             _show(bar, history.loss[-1], history.accuracy[-1])
@@ -273,6 +273,7 @@ class _Replay:
 
     def __init__(self, compiled: Any, outputs: list[Value], table: np.ndarray) -> None:
         self.compiled, self.outputs, self.table = compiled, outputs, table
+        self.width = table.shape[1] - len(outputs)  # the inputs' columns; the targets' follow
 
     @classmethod
     def make(cls, model: Module, loss_fn: _losses.Loss, weights: list[Value], l2: float,
@@ -299,13 +300,36 @@ class _Replay:
             root = root + _losses.l2_penalty(weights, l2)
         return root, xs + ts, outputs
 
-    def run(self, batch: Sequence[int], backward: bool = False) -> tuple[float, list[list[float]]]:
-        """The mean loss over `batch` (indices into the data) and the model's outputs per
-        example; with `backward`, the mean's gradient is added into the parameters."""
+    def run(self, batch: Sequence[int], backward: bool = False) -> tuple[float, np.ndarray]:
+        """The mean loss over `batch` (indices into the data) and the model's outputs, one
+        row per example; with `backward`, the mean's gradient is added into the parameters."""
         values = self.compiled.forward(self.table[np.asarray(batch, dtype=np.intp)])
         if backward:
             self.compiled.backward(1.0 / len(values))
-        return float(np.mean(values)), self.compiled.values_of(self.outputs).T.tolist()
+        return float(np.mean(values)), self.compiled.values_of(self.outputs).T
+
+    def targets(self, batch: Sequence[int]) -> np.ndarray:
+        """The encoded targets of `batch`, one row per example."""
+        return self.table[np.asarray(batch, dtype=np.intp), self.width:]
+
+
+def _hits(scorer: Any, outputs: "np.ndarray | list", targets: "np.ndarray | list") -> int:
+    """How many examples `scorer` calls correct.
+
+    Speed, in one place (tested equal to the plain loop): a scorer written with
+    elementwise comparisons, such as `(out[0] > 0) == (t[0] > 0)`, scores a whole batch
+    of the replay's arrays at once when handed their columns; any other (one that loops
+    or branches, like an argmax) is called once per example.
+    """
+    if isinstance(outputs, np.ndarray):
+        try:
+            scored = scorer(outputs.T, targets.T)
+        except (TypeError, ValueError, IndexError):
+            scored = None
+        if isinstance(scored, np.ndarray) and scored.dtype == np.bool_ and scored.shape == (len(outputs),):
+            return int(np.count_nonzero(scored))
+        outputs, targets = outputs.tolist(), targets.tolist()
+    return sum(map(scorer, outputs, targets))
 
 
 def _shape(root: Value, leaves: list[Value]) -> tuple:
