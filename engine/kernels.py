@@ -319,11 +319,13 @@ class ScalarRun:
 
     A long chain of tiny groups (100,000 tanh in a row) would otherwise pay numpy's cost
     per call at every level. Here each node is the op table's float forward and
-    partials, as in eager, so errors are eager's own; `explain(row, inputs, error, out)`
-    makes the error eager would raise there (naming the op and its operands), or None.
+    partials, as in eager. At the first error or number that is not finite, `check(a)`
+    runs the recorded graph as eager does and raises what eager raises (a rewritten node
+    is not what the user wrote); `explain(row, inputs, error, backward=True)` names the
+    op whose partial fails in backward.
     """
 
-    def __init__(self, members: np.ndarray, s, explain) -> None:
+    def __init__(self, members: np.ndarray, s, explain, check) -> None:
         """`members`: plan nodes in order, whose rows of `u` (in schedule `s`) are contiguous."""
         self.start = int(s.pos[members[0]])
         self.stop = self.start + len(members)
@@ -336,23 +338,24 @@ class ScalarRun:
         local = np.where(inside, rows - self.start + len(self.outside), np.searchsorted(self.outside, rows)).tolist()
         ends = np.cumsum(arity).tolist()
         self.nodes = [(s.ops[i], tuple(local[e - k:e]), s.needed[i]) for i, k, e in zip(nodes, arity, ends)]
-        self.explain = explain
+        self.explain, self.check = explain, check
 
     def __len__(self) -> int:
         return self.stop - self.start
 
     def forward(self, a: Arrays) -> None:
         local = a.u[self.outside].tolist()
+        checked = False
         for k, (op, parents, _) in enumerate(self.nodes):
             ins = [local[p] for p in parents]
             try:
                 out = op.forward(FloatMath, *ins)
             except ARITHMETIC_ERRORS as error:
+                self.check(a)  # raises what eager raises, naming the op as the user wrote it
                 raise self.explain(self.start + k, ins, error) from None
-            if out - out != 0.0:  # inf or NaN: overflow, or an anomaly when that is checked
-                problem = self.explain(self.start + k, ins, None, out)
-                if problem is not None:
-                    raise problem
+            if out - out != 0.0 and not checked:  # inf or NaN: overflow, or an anomaly if checked
+                self.check(a)
+                checked = True  # eager let it pass: it flows on, as NaN data does
             local.append(out)
         self.local = local
         a.u[self.start:self.stop] = local[len(self.outside):]

@@ -104,7 +104,7 @@ class Compiled:
         for first, last in bounds:
             if s.scalar[first]:
                 members = s.order[s.starts[first]:s.stops[last - 1]]
-                kernels.append(ScalarRun(members, s, self._explain))
+                kernels.append(ScalarRun(members, s, self._explain, lambda a: self._check_forward(a, None)))
                 backward_kernels.append(kernels[-1])
                 continue
             for g in range(first, last):
