@@ -1,0 +1,74 @@
+"""fit and evaluate through the compiled replay: the default, equal to eager, and honest
+about when it cannot run (a loss whose graph changes with the data)."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from nn import MLP, data, fit, losses, optim
+from nn.train import _hits, evaluate
+
+
+def _train(loss: str, compile: bool, labels: str = "pm1", sizes=(5, 1), batch_size=None, epochs=3):
+    d = data.load("moons", n=26, labels="pm1" if labels == "class" else labels)
+    if labels == "class":
+        d = data.Dataset(d.X, [int(v > 0) for v in d.y], "moons classes")
+    model = MLP(2, list(sizes), seed=2)
+    history = fit(model, d, loss=loss, optimiser=optim.SGD(model.parameters(), lr=0.2), epochs=epochs,
+                  batch_size=batch_size, l2=0.001, compile=compile, progress=False)
+    return history, [p.data for p in model.parameters()]
+
+
+@pytest.mark.parametrize("loss, labels, sizes", [("mse", "pm1", (5, 1)), ("hinge", "pm1", (4, 1)),
+                                                 ("hinge", "class", (4, 2)), ("sse", "pm1", (3, 3, 1))])
+@pytest.mark.parametrize("batch_size", [None, 8])  # 26 = 3 * 8 + 2: two batch sizes, one graph
+def test_fit_replays_by_default_and_equals_eager(loss, labels, sizes, batch_size):
+    replayed, p_replayed = _train(loss, True, labels, sizes, batch_size)
+    eager, p_eager = _train(loss, False, labels, sizes, batch_size)
+    assert replayed.path == "compiled replay" and eager.path == "eager"
+    assert p_replayed == pytest.approx(p_eager, rel=1e-10, abs=1e-13)
+    assert replayed.loss == pytest.approx(eager.loss, rel=1e-10)
+    assert replayed.accuracy == eager.accuracy
+
+
+@pytest.mark.parametrize("loss, labels, sizes", [("cross_entropy", "class", (4, 2)), ("bce", "01", (4, 1))])
+def test_a_loss_whose_graph_changes_with_the_data_trains_eagerly_and_says_why(loss, labels, sizes):
+    history, params = _train(loss, True, labels, sizes)
+    eager, p_eager = _train(loss, False, labels, sizes)
+    if history.path != "compiled replay":
+        assert history.path.startswith("eager: ") and "changes with the data" in history.path
+    assert params == pytest.approx(p_eager, rel=1e-10, abs=1e-13)
+
+
+def test_cross_entropy_in_particular_is_never_replayed_with_a_stale_shift():
+    history, _ = _train("cross_entropy", True, "class", (4, 2))
+    assert history.path == "eager: the softmax_cross_entropy graph changes with the data"
+
+
+def test_evaluate_through_the_replay_equals_evaluate_eagerly():
+    d = data.load("moons", n=40)
+    model = MLP(2, [6, 1], seed=5)
+    for loss in ("mse", "hinge"):
+        fast, slow = evaluate(model, d, loss), evaluate(model, d, loss, compile=False)
+        assert fast[0] == pytest.approx(slow[0], rel=1e-12) and fast[1] == slow[1]
+
+
+SCORED = [  # (loss, outputs, one raw target from a random draw): every scorer the losses have
+    ("mse", 1, lambda r: r.choice([-1.0, 1.0])), ("mse", 1, lambda r: r.choice([0.0, 1.0])),
+    ("sse", 3, lambda r: [float(r.randrange(2)) for _ in range(3)]), ("hinge", 1, lambda r: r.choice([-1.0, 1.0])),
+    ("hinge", 3, lambda r: r.randrange(3)), ("bce", 1, lambda r: r.choice([0.0, 1.0])),
+    ("cross_entropy", 3, lambda r: r.randrange(3)),
+]
+
+
+@pytest.mark.parametrize("name, nout, draw", SCORED)
+def test_scoring_a_batch_at_once_equals_scoring_example_by_example(name, nout, draw):
+    loss, rng = losses.get(name), random.Random(nout)
+    targets = [loss.encode(draw(rng), nout) for _ in range(30)]
+    scorer = loss.scorer(targets)
+    outputs = np.array([[rng.uniform(-2, 2) for _ in range(nout)] for _ in targets])
+    plain = sum(scorer(o, t) for o, t in zip(outputs.tolist(), targets))
+    assert 0 < plain < len(targets)  # a mix of right and wrong, so a miscount shows
+    assert _hits(scorer, outputs, np.array(targets)) == plain
