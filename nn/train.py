@@ -26,6 +26,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import engine
+import engine.autodiff
 import engine.context
 from engine import Value
 from engine.context import no_grad
@@ -278,15 +279,43 @@ class _Replay:
     @classmethod
     def make(cls, model: Module, loss_fn: _losses.Loss, weights: list[Value], l2: float,
              rows: list, targets: list) -> tuple["_Replay | None", str]:
-        """The replay for this model and loss, or (None, why it cannot be one)."""
+        """The replay for this model and loss, or (None, why it cannot be one).
+
+        The graph is built for a few examples (the first, a middle one, the last): if its
+        ops differ between them, the loss branches on the numbers and cannot be replayed.
+        If only a constant it folds in differs (softmax's shift by the largest logit),
+        the replay keeps the first example's: it must then give the other examples'
+        eager loss and gradients, or the replay is refused.
+        """
         if not engine.context.state().grad_enabled:
             return None, "no_grad is on, so no graph is recorded"
-        graphs = [cls._graph(model, loss_fn, weights, l2, rows[k], targets[k]) for k in {0, len(rows) - 1}]
-        if len({_shape(root, leaves) for root, leaves, _ in graphs}) > 1:
+        probes = sorted({0, len(rows) // 2, len(rows) - 1})
+        graphs = [cls._graph(model, loss_fn, weights, l2, rows[k], targets[k]) for k in probes]
+        shapes = [_shape(root, leaves) for root, leaves, _ in graphs]
+        if len({tuple(op for op, _, _ in shape) + tuple(ps for _, ps, _ in shape) for shape in shapes}) > 1:
             return None, f"the {loss_fn.name} graph changes with the data"
         root, leaves, outputs = graphs[0]
         compiled = engine.compile(root, wrt=model.parameters(), data=leaves, keep=outputs)
-        return cls(compiled, outputs, np.hstack([np.array(rows, dtype=float), np.array(targets, dtype=float)])), ""
+        replay = cls(compiled, outputs, np.hstack([np.array(rows, dtype=float), np.array(targets, dtype=float)]))
+        if len(set(shapes)) > 1 and not all(replay._agrees(k, graph[0], model.parameters()) for k, graph in zip(probes, graphs)):
+            return None, f"the {loss_fn.name} graph folds in numbers that depend on the data"
+        return replay, ""
+
+    def _agrees(self, k: int, eager_loss: Value, params: list[Value]) -> bool:
+        """Does the replay give example k's eager loss and gradients (to 1e-9)?"""
+        saved = [p.grad for p in params]
+        try:
+            for p in params:
+                p.grad = 0.0
+            value = float(self.compiled.forward(self.table[[k]])[0])
+            self.compiled.backward()
+            replayed = [p.grad for p in params]
+        finally:
+            for p, g in zip(params, saved):
+                p.grad = g
+        expected = engine.autodiff.gradients(eager_loss, params)
+        close = lambda a, b: abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+        return close(value, eager_loss.data) and all(map(close, replayed, expected))
 
     @staticmethod
     def _graph(model: Module, loss_fn: _losses.Loss, weights: list[Value], l2: float,
