@@ -96,8 +96,9 @@ class Rows:
         self.shape = index.shape
         flat = index.ravel()
         self.key = _slice(flat)
-        self.pick = None if wanted is None or wanted.all() else np.flatnonzero(np.ravel(wanted))
-        into = flat if self.pick is None else flat[self.pick]
+        picked = None if wanted is None or wanted.all() else np.flatnonzero(np.ravel(wanted))
+        into = flat if picked is None else flat[picked]
+        self.pick = None if picked is None else _slice(picked)
         self.into = _slice(into)
         order = np.argsort(into, kind="stable")
         ranked = into[order]
