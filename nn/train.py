@@ -166,7 +166,7 @@ def evaluate(model: Module, data: Any, loss: "str | _losses.Loss" = "mse", *,
                 losses.append(loss.forward(out, t).data)
                 outputs.append([o.data for o in out])
         mean = sum(losses) / len(rows)
-    hits = _hits(scorer, outputs, replay.targets(range(len(rows))) if replay is not None else targets) if scorer is not None else 0
+    hits = _hits(scorer, outputs, targets, replay.targets(range(len(rows))) if replay is not None else None) if scorer is not None else 0
     return mean, _accuracy(hits, len(rows), scorer)
 
 
@@ -241,7 +241,8 @@ def fit(
                     optimiser.step()
                 total += value * len(batch)
                 if scorer is not None:
-                    hits += _hits(scorer, outputs, step.targets(batch) if step is not None else [targets[i] for i in batch])
+                    hits += _hits(scorer, outputs, [targets[i] for i in batch],
+                                  step.targets(batch) if step is not None else None)
             history.loss.append(total / n)
             history.accuracy.append(_accuracy(hits, n, scorer))
             _show(bar, history.loss[-1], history.accuracy[-1])
@@ -341,11 +342,12 @@ class _Replay:
 
     def targets(self, batch: Sequence[int]) -> np.ndarray:
         """The encoded targets of `batch`, one row per example."""
+        if len(batch) == len(self.table) and list(batch) == self.everyone:
+            return self.table[:, self.width:]
         return self.table[np.asarray(batch, dtype=np.intp), self.width:]
 
-
-def _hits(scorer: Any, outputs: "np.ndarray | list", targets: "np.ndarray | list") -> int:
-    """How many examples `scorer` calls correct.
+def _hits(scorer: Any, outputs: "np.ndarray | list", targets: list, as_array: np.ndarray | None = None) -> int:
+    """How many examples `scorer` calls correct (`as_array`: the targets as rows of numbers).
 
     Speed, in one place (tested equal to the plain loop): a scorer written with
     elementwise comparisons, such as `(out[0] > 0) == (t[0] > 0)`, scores a whole batch
@@ -354,12 +356,12 @@ def _hits(scorer: Any, outputs: "np.ndarray | list", targets: "np.ndarray | list
     """
     if isinstance(outputs, np.ndarray):
         try:
-            scored = scorer(outputs.T, targets.T)
+            scored = scorer(outputs.T, (np.array(targets) if as_array is None else as_array).T)
         except (TypeError, ValueError, IndexError):
             scored = None
         if isinstance(scored, np.ndarray) and scored.dtype == np.bool_ and scored.shape == (len(outputs),):
             return int(np.count_nonzero(scored))
-        outputs, targets = outputs.tolist(), targets.tolist()
+        outputs = outputs.tolist()
     return sum(map(scorer, outputs, targets))
 
 

@@ -88,4 +88,4 @@ def test_scoring_a_batch_at_once_equals_scoring_example_by_example(name, nout, d
     outputs = np.array([[rng.uniform(-2, 2) for _ in range(nout)] for _ in targets])
     plain = sum(scorer(o, t) for o, t in zip(outputs.tolist(), targets))
     assert 0 < plain < len(targets)  # a mix of right and wrong, so a miscount shows
-    assert _hits(scorer, outputs, np.array(targets)) == plain
+    assert _hits(scorer, outputs, targets) == plain
