@@ -49,7 +49,7 @@ class NumpyMath:
 
     @staticmethod
     def step(a):
-        return (a > 0.0).astype(float)
+        return a > 0.0  # booleans: numpy multiplies them as 0.0 and 1.0, without a copy to floats
 
     @staticmethod
     def sech2(a):

@@ -155,9 +155,7 @@ def evaluate(model: Module, data: Any, loss: "str | _losses.Loss" = "mse", *,
     scorer = loss.scorer(targets)
     replay, _ = _Replay.make(model, loss, [], 0.0, rows, targets) if compile else (None, "")
     if replay is not None:
-        with no_grad():
-            total, outputs = replay.run(range(len(rows)))
-        mean = total
+        mean, outputs = replay.run(range(len(rows)))
     else:
         losses, outputs = [], []
         with no_grad():
@@ -166,8 +164,10 @@ def evaluate(model: Module, data: Any, loss: "str | _losses.Loss" = "mse", *,
                 losses.append(loss.forward(out, t).data)
                 outputs.append([o.data for o in out])
         mean = sum(losses) / len(rows)
-    hits = _hits(scorer, outputs, targets, replay.targets(range(len(rows))) if replay is not None else None) if scorer is not None else 0
-    return mean, _accuracy(hits, len(rows), scorer)
+    if scorer is None:
+        return mean, None
+    as_array = replay.targets(range(len(rows))) if replay is not None else None
+    return mean, _hits(scorer, outputs, targets, as_array) / len(rows)
 
 
 def _gc_paused() -> Callable[[], Any]:
