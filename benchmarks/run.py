@@ -315,10 +315,11 @@ numpy reference step by step (relative tolerance {RTOL:g}; largest gap: {agreeme
   (one sum each way, so that an overflow or NaN raises as eager raises); a few
   microseconds of Python around each of its 8 to 10 groups. On moons-100 that fixed
   share is most of the step; it shrinks as the batch grows (moons-3,000 is within 2.5x).
-- **fit on digits.** Of its step, the replay (forward, backward, SGD) takes about 1.5
-  ms; scoring the accuracy takes about 2.7 ms: with 10 outputs the loss's scorer is an
-  argmax, run in Python once per example (scorers of one output are elementwise and
-  score the batch at once). PyTorch and JAX compute no accuracy.
+- **fit on digits.** Scoring the accuracy takes about 1.5 ms of its step (a profile
+  beside this run): with 10 outputs the loss's scorer is an argmax, run in Python once
+  per example (scorers of one output are elementwise and score the batch at once).
+  PyTorch and JAX compute no accuracy. The rest is the replay and SGD's update of 2,410
+  parameter Values.
 - **PyTorch on the larger moons.** With 1,000 or more points PyTorch's fused kernels
   (addmm with the bias, relu backward in place) beat the replay's separate numpy calls
   and temporaries; the replay's per-step overhead above is the rest.
