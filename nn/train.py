@@ -20,7 +20,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, Callable, Iterable, Sequence, TextIO
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -241,7 +241,7 @@ def fit(
                     optimiser.step()
                 total += value * len(batch)
                 if scorer is not None:
-                    hits += _hits(scorer, outputs, [targets[i] for i in batch],
+                    hits += _hits(scorer, outputs, map(targets.__getitem__, batch),
                                   step.targets(batch) if step is not None else None)
             history.loss.append(total / n)
             history.accuracy.append(_accuracy(hits, n, scorer))
@@ -346,8 +346,10 @@ class _Replay:
             return self.table[:, self.width:]
         return self.table[np.asarray(batch, dtype=np.intp), self.width:]
 
-def _hits(scorer: Any, outputs: "np.ndarray | list", targets: list, as_array: np.ndarray | None = None) -> int:
-    """How many examples `scorer` calls correct (`as_array`: the targets as rows of numbers).
+def _hits(scorer: Any, outputs: "np.ndarray | list", targets: Iterable, as_array: np.ndarray | None = None) -> int:
+    """How many examples `scorer` calls correct (`targets`: one encoded target per
+    output row, read only when scoring example by example; `as_array`: the same as rows
+    of numbers).
 
     Speed, in one place (tested equal to the plain loop): a scorer written with
     elementwise comparisons, such as `(out[0] > 0) == (t[0] > 0)`, scores a whole batch
@@ -355,8 +357,11 @@ def _hits(scorer: Any, outputs: "np.ndarray | list", targets: list, as_array: np
     or branches, like an argmax) is called once per example.
     """
     if isinstance(outputs, np.ndarray):
+        if as_array is None:
+            targets = list(targets)
+            as_array = np.array(targets)
         try:
-            scored = scorer(outputs.T, (np.array(targets) if as_array is None else as_array).T)
+            scored = scorer(outputs.T, as_array.T)
         except (TypeError, ValueError, IndexError):
             scored = None
         if isinstance(scored, np.ndarray) and scored.dtype == np.bool_ and scored.shape == (len(outputs),):

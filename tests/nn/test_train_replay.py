@@ -89,3 +89,4 @@ def test_scoring_a_batch_at_once_equals_scoring_example_by_example(name, nout, d
     plain = sum(scorer(o, t) for o, t in zip(outputs.tolist(), targets))
     assert 0 < plain < len(targets)  # a mix of right and wrong, so a miscount shows
     assert _hits(scorer, outputs, targets) == plain
+    assert _hits(scorer, outputs, iter(targets), np.array(targets)) == plain  # as fit calls it
