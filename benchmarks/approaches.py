@@ -17,7 +17,8 @@ from engine.context import gc_paused, no_grad
 from . import textbook
 from .workloads import REG, Workload, learning_rate
 
-__all__ = ["APPROACHES", "Textbook", "EagerBinary", "EagerFused", "Compiled", "NumpyDelta", "Torch"]
+__all__ = ["APPROACHES", "DEMO", "FIT", "Textbook", "EagerBinary", "EagerFused", "Compiled", "NumpyDelta",
+           "Torch", "Jax", "Micrograd", "Fit"]
 
 
 # ---------------------------------------------------------------- scalar-graph engines
@@ -221,7 +222,8 @@ class NumpyDelta:
         if w.loss == "hinge":
             s = a[:, 0]
             margin = 1.0 - self.Y * s
-            loss = np.maximum(margin, 0.0).sum() / n + REG * sum((W * W).sum() + (b * b).sum() for W, b in self.params)
+            loss = np.maximum(margin, 0.0).sum() / n + w.reg * sum(
+                (W * W).sum() + (b * b).sum() * w.reg_biases for W, b in self.params)
             delta = (-(self.Y / n) * (margin > 0.0))[:, None]
         else:
             diff = a - self.Y
@@ -236,10 +238,10 @@ class NumpyDelta:
                 delta = delta * s * (1.0 - s)
             grads.append((delta.T @ a_in, delta.sum(axis=0)))
             delta = delta @ W
-        lr = learning_rate(k, w.steps)
+        lr = w.rate(k)
         for (W, b), (gW, gb) in zip(self.params, reversed(grads)):
             if w.loss == "hinge":
-                gW, gb = gW + 2 * REG * W, gb + 2 * REG * b
+                gW, gb = gW + 2 * w.reg * W, gb + 2 * w.reg * w.reg_biases * b
             W -= lr * gW
             b -= lr * gb
         return float(loss)
@@ -274,13 +276,14 @@ class Torch:
             elif act == "sigmoid":
                 a = torch.sigmoid(a)
         if w.loss == "hinge":
-            loss = torch.relu(1.0 - self.Y * a[:, 0]).mean() + REG * sum((p * p).sum() for p in self.flat)
+            loss = torch.relu(1.0 - self.Y * a[:, 0]).mean() + w.reg * sum(
+                (W * W).sum() + (b * b).sum() * w.reg_biases for W, b in self.params)
         else:
             loss = ((a - self.Y) ** 2).sum() / w.n
         for p in self.flat:
             p.grad = None
         loss.backward()
-        lr = learning_rate(k, w.steps)
+        lr = w.rate(k)
         with torch.no_grad():
             for p in self.flat:
                 p -= lr * p.grad
@@ -290,6 +293,192 @@ class Torch:
         return None
 
 
+class Jax:
+    """JAX jit on CPU (float64, one thread): the whole step, forward, grad and update, one
+    compiled XLA function. The anchor: what compiling the array program gets."""
+
+    label = "JAX jit CPU (float64)"
+
+    def __init__(self, w: Workload) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        self.w = w
+        self.params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in w.params]
+        X, Y, acts = jnp.asarray(w.X), jnp.asarray(w.Y), w.activations()
+
+        def loss(params):
+            a = X
+            for (W, b), act in zip(params, acts):
+                a = a @ W.T + b
+                a = jnp.maximum(a, 0.0) if act == "relu" else jax.nn.sigmoid(a) if act == "sigmoid" else a
+            if w.loss == "hinge":
+                reg = sum((W * W).sum() + (b * b).sum() * w.reg_biases for W, b in params)
+                return jnp.maximum(1.0 - Y * a[:, 0], 0.0).mean() + w.reg * reg
+            return ((a - Y) ** 2).sum() / w.n
+
+        def step(params, lr):
+            value, grads = jax.value_and_grad(loss)(params)
+            return value, [(W - lr * gW, b - lr * gb) for (W, b), (gW, gb) in zip(params, grads)]
+
+        self.jitted = jax.jit(step)
+        self.jitted(self.params, 0.0)[0].block_until_ready()  # compile outside the timing
+
+    def step(self, k: int) -> float:
+        value, self.params = self.jitted(self.params, self.w.rate(k))
+        return float(value)
+
+    def graph_nodes(self) -> None:
+        return None
+
+
+# ---------------------------------------------------------------- workload A: micrograd's demo loop
+
+def demo_loss(model, X, y, V):
+    """micrograd's demo.ipynb `loss()`, unchanged but for its arguments: Python `sum`
+    over Values, binary ops, the L2 term over every parameter."""
+    inputs = [list(map(V, xrow)) for xrow in X]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    alpha = 1e-4
+    reg_loss = alpha * sum((p * p for p in model.parameters()))
+    total_loss = data_loss + reg_loss
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
+    return total_loss, sum(accuracy) / len(accuracy)
+
+
+class Micrograd:
+    """micrograd from PyPI, its own `nn.MLP` and the demo loop: the textbook anchor.
+
+    Subclasses run the same micrograd `nn` code over another engine's Values (its
+    neurons only ever add and multiply what they are given)."""
+
+    label = "micrograd (PyPI), demo loop"
+
+    def __init__(self, w: Workload) -> None:
+        from micrograd import nn as micro_nn
+
+        V = self.value_type()
+        self.w, self.V = w, V
+        self.model = micro_nn.MLP(w.sizes[0], list(w.sizes[1:]))
+        for layer, (W, b) in zip(self.model.layers, w.params):
+            for neuron, row, bias in zip(layer.neurons, W, b):
+                neuron.w, neuron.b = [V(float(x)) for x in row], V(float(bias))
+        self.params = self.model.parameters()
+        self.X, self.y = w.X.tolist(), w.Y.tolist()
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 50_000))
+
+    @staticmethod
+    def value_type():
+        from micrograd.engine import Value as MicroValue
+
+        return MicroValue
+
+    def step(self, k: int) -> float:
+        total_loss, _ = demo_loss(self.model, self.X, self.y, self.V)
+        self.model.zero_grad()
+        total_loss.backward()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in self.model.parameters():
+            p.data -= learning_rate * p.grad
+        return total_loss.data
+
+    def graph_nodes(self) -> None:
+        return None
+
+
+class DemoTextbook(Micrograd):
+    label = "in-repo textbook engine, demo loop"
+
+    @staticmethod
+    def value_type():
+        return textbook.Value
+
+
+class DemoEager(Micrograd):
+    label = "chainrule eager, demo loop"
+
+    @staticmethod
+    def value_type():
+        return Value
+
+    def graph_nodes(self) -> int:
+        return len(topological_order(demo_loss(self.model, self.X, self.y, self.V)[0]))
+
+
+class DemoReplay(DemoEager):
+    """The demo's graph built once, `engine.compile`d, and replayed each step."""
+
+    label = "chainrule replay, demo loop"
+    wrt = True
+
+    def __init__(self, w: Workload) -> None:
+        super().__init__(w)
+        from engine import compile
+
+        loss, _ = demo_loss(self.model, self.X, self.y, self.V)
+        self.compiled = compile(loss, wrt=self.params if self.wrt else None)
+
+    def step(self, k: int) -> float:
+        value = self.compiled.forward()
+        self.model.zero_grad()
+        self.compiled.backward()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in self.params:
+            p.data -= learning_rate * p.grad
+        return value
+
+
+class DemoReplayAll(DemoReplay):
+    label = "chainrule replay, demo loop, compile(loss) without wrt"
+    wrt = False
+
+
+# ---------------------------------------------------------------- workload B: nn.fit
+
+class Fit:
+    """`nn.fit` on the workload, full batch (its default: the compiled replay). One step
+    is one epoch; `run(steps)` times each from fit's epoch callback."""
+
+    label = "chainrule nn.fit (replay, the default)"
+    compile = True
+
+    def __init__(self, w: Workload) -> None:
+        from nn import MLP, optim
+
+        self.w = w
+        self.model = MLP.from_weights([(W.tolist(), b.tolist(), act) for (W, b), act in zip(w.params, w.activations())])
+        self.optimiser = optim.SGD(self.model.parameters(), lr=w.lr)
+        self.data = (w.X.tolist(), w.Y.tolist())
+        self.loss = "hinge" if w.loss == "hinge" else "sse"
+
+    def run(self, steps: int) -> tuple[list[float], list[float], float]:
+        """(seconds per step, loss per step, seconds to the first step's end: graph,
+        compile and one step)."""
+        import time
+
+        from nn import fit
+
+        stamps: list[float] = []
+        start = time.process_time()
+        history = fit(self.model, self.data, loss=self.loss, optimiser=self.optimiser, epochs=steps,
+                      l2=self.w.reg if self.w.loss == "hinge" else 0.0, compile=self.compile, progress=False,
+                      callback=lambda *_: stamps.append(time.process_time()))
+        self.path = history.path
+        times = [b - a for a, b in zip(stamps, stamps[1:])]
+        return times, history.loss, stamps[0] - start
+
+    def graph_nodes(self) -> None:
+        return None
+
+
+class FitEager(Fit):
+    label = "chainrule nn.fit(compile=False) (eager)"
+    compile = False
+
+
 def torch_available() -> bool:
     try:
         import torch  # noqa: F401
@@ -297,6 +486,12 @@ def torch_available() -> bool:
         return False
     return True
 
+
+DEMO = {"micrograd": Micrograd, "textbook": DemoTextbook, "eager": DemoEager, "replay": DemoReplay,
+        "replay-all": DemoReplayAll, "numpy": NumpyDelta, "torch": Torch, "jax": Jax}
+"""Workload A: micrograd's demo loop, and the array baselines doing the same."""
+FIT = {"fit": Fit, "fit-eager": FitEager, "numpy": NumpyDelta, "torch": Torch, "jax": Jax}
+"""Workload B: nn.fit, and the array baselines doing the same."""
 
 APPROACHES = {
     "textbook": Textbook,

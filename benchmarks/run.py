@@ -1,13 +1,15 @@
-"""Run every approach on every workload, check they agree, print and save one table.
+"""Run every approach on both workloads in interleaved rounds; print and save one report.
 
-    python -m benchmarks            # full run (a few minutes), writes benchmarks/RESULTS.md
-    python -m benchmarks --quick    # moons-100 only, few steps: a smoke run for CI
+    python -m benchmarks            # full run (several minutes), writes benchmarks/RESULTS.md
+    python -m benchmarks --quick    # fewer rounds and steps: a smoke run
 
-Times are CPU seconds of this process per training step (time.process_time), so other
-programs on a busy machine disturb them less than wall-clock time; every ratio compares
-figures measured in the same run. Slow approaches run fewer steps (see the "steps"
-column); their per-step figure is the mean over the steps they ran, and their losses are
-checked against the same first steps of the others.
+Workload A is micrograd's demo loop, unchanged; workload B is `nn.fit` on moons of four
+sizes and the full digits set (see benchmarks/workloads.py). Times are CPU seconds of
+this process per training step (time.process_time): medians over interleaved rounds, so
+a busy machine disturbs every approach alike; every ratio compares figures of this run.
+The scalar engines (micrograd, the textbook engine, eager chainrule) are orders of
+magnitude slower and run a few steps once. Every approach's losses are checked against
+the numpy reference step by step.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one BLAS thread: default threading is far slower on small batches
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import argparse
 import gc
@@ -23,85 +27,134 @@ import statistics
 import sys
 import time
 import tracemalloc
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .approaches import APPROACHES, torch_available
-from .workloads import WORKLOADS, Workload
+from .approaches import DEMO, FIT, torch_available
+from .workloads import FIT_WORKLOADS, moons
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-
-# Steps each approach runs per workload (full run; None = all the workload's steps).
-FULL_STEPS = {
-    "moons-100": {"textbook": None, "eager-binary": None, "eager-fused": None},  # all 100 steps
-    "moons-1000": {"textbook": 3, "eager-binary": 10, "eager-fused": 20},
-    "digits-sized": {"textbook": 1, "eager-binary": 2, "eager-fused": 10},
-}
-QUICK_STEPS = {"moons-100": {"textbook": 3, "eager-binary": 5, "eager-fused": 10}}
-FAST = ("compiled", "numpy", "torch")  # cheap per step: whole runs are repeated for steadier timing
 RTOL = 1e-8  # loss trajectories must agree this closely (summation order differs)
+SLOW_STEPS = {"micrograd": 2, "textbook": 2, "eager": 3, "fit-eager": 3}  # run once, few steps
 
 
-@dataclass
-class Row:
-    workload: str
-    approach: str
-    label: str
-    ms_per_step: float
-    steps: int
-    losses: list[float]
-    nodes: int | None = None
-    bytes_per_node: tuple[float, float] | None = None  # after forward, after backward
+def available(names) -> list[str]:
+    """The approaches whose libraries are installed (torch, jax and micrograd are extras)."""
+    keep = []
+    for name in names:
+        module = {"torch": "torch", "jax": "jax", "micrograd": "micrograd"}.get(name)
+        if module is not None:
+            try:
+                __import__(module)
+            except ImportError:
+                print(f"  ({name}: {module} is not installed, left out)")
+                continue
+        keep.append(name)
+    return keep
 
 
-def run_approach(name: str, w: Workload, steps: int | None, budget: float) -> Row:
-    cls = APPROACHES[name]
-    steps = w.steps if steps is None else min(steps, w.steps)
-    runs, per_run, losses = 0, [], []
-    started = time.process_time()
-    while True:
-        model = cls(w)
-        gc.collect()
-        t0 = time.process_time()
-        trajectory = [model.step(k) for k in range(steps)]
-        per_run.append((time.process_time() - t0) / steps)
-        if runs == 0:
-            losses = trajectory
-        runs += 1
-        if name not in FAST or runs >= 20 or time.process_time() - started > budget:
-            break
-    nodes = model.graph_nodes() if runs and hasattr(model, "graph_nodes") else None
-    return Row(w.name, name, cls.label, 1e3 * statistics.median(per_run), steps, losses, nodes)
-
-
-def bytes_per_node(name: str, w: Workload) -> tuple[float, float]:
-    """Memory a graph holds per node it adds: after forward, and after backward (grads)."""
-    model = APPROACHES[name](w)
+def steps_of(name: str, cls, w, steps: int) -> tuple[list[float], list[float]]:
+    """One run of `steps` steps on a fresh trainer: (seconds per step, losses)."""
+    trainer = cls(w)
     gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    loss = model.loss()
-    after_forward = tracemalloc.get_traced_memory()[0]
-    loss.backward()
-    after_backward = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    created = model.graph_nodes() - len(model.params) - sum(len(x) for x in model.X) - len(model.Y)
-    return (after_forward - before) / created, (after_backward - before) / created
+    if hasattr(trainer, "run"):
+        times, losses, _ = trainer.run(steps + 1)
+        return times, losses
+    times, losses = [], []
+    for k in range(steps):
+        t0 = time.process_time()
+        losses.append(trainer.step(k))
+        times.append(time.process_time() - t0)
+    return times, losses
 
 
-def check_agreement(rows: list[Row]) -> float:
+def measure(approaches: dict, names: list[str], w, rounds: int, steps: int) -> dict[str, dict]:
+    """Median ms/step per approach: fast ones over interleaved rounds, slow ones once."""
+    found: dict[str, dict] = {}
+    for name in names:
+        if name in SLOW_STEPS:
+            times, losses = steps_of(name, approaches[name], w, min(SLOW_STEPS[name], steps))
+            found[name] = {"times": times, "losses": losses}
+            print(f"  {w.name:>10}  {approaches[name].label:<52} {1e3 * statistics.median(times):10.3f} ms/step", flush=True)
+    fast = [n for n in names if n not in SLOW_STEPS]
+    for r in range(rounds):
+        for name in fast:
+            times, losses = steps_of(name, approaches[name], w, steps)
+            entry = found.setdefault(name, {"times": [], "losses": losses})
+            entry["times"].extend(times)
+    for name in fast:
+        print(f"  {w.name:>10}  {approaches[name].label:<52} {1e3 * statistics.median(found[name]['times']):10.3f} ms/step", flush=True)
+    for entry in found.values():
+        entry["ms"] = 1e3 * statistics.median(entry["times"])
+    return found
+
+
+def check_agreement(found: dict[str, dict], what: str) -> float:
     """Every approach's losses equal the numpy reference's first steps; the worst gap."""
-    reference = next(r for r in rows if r.approach == "numpy").losses
+    reference = np.array(found["numpy"]["losses"])
     worst = 0.0
-    for r in rows:
-        ref = np.array(reference[: len(r.losses)])
-        gap = float(np.max(np.abs(np.array(r.losses) - ref) / np.maximum(np.abs(ref), 1e-300)))
-        if not np.allclose(r.losses, ref, rtol=RTOL, atol=0.0):
-            raise AssertionError(f"{r.workload}: {r.label} diverges from numpy (relative gap {gap:.2e})")
+    for name, entry in found.items():
+        got = np.array(entry["losses"][: len(reference)])
+        ref = reference[: len(got)]
+        gap = float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)))
+        if not np.allclose(got, ref, rtol=RTOL, atol=0.0):
+            raise AssertionError(f"{what}: {name} diverges from numpy (relative gap {gap:.2e})")
         worst = max(worst, gap)
     return worst
+
+
+def first_epoch(w) -> dict[str, float]:
+    """Seconds from calling fit to the end of its first epoch (graph, compile, one step)."""
+    out = {}
+    for name in ("fit", "fit-eager"):
+        trainer = FIT[name](w)
+        gc.collect()
+        out[name] = trainer.run(1)[2]
+    return out
+
+
+def compile_costs() -> list[tuple[str, float, float, float, float, float]]:
+    """Graph building against compiling, and replay against eager backward, on the demo's
+    graph and on chains 10,000 and 100,000 levels deep: (what, build s, compile s,
+    compile MB at peak, replay s, eager backward s)."""
+    from engine import Value, compile
+
+    from .approaches import DemoEager, demo_loss
+
+    rows = []
+    demo = DemoEager(moons(100))
+    cases = [("demo graph (moons-100)", lambda: demo_loss(demo.model, demo.X, demo.y, demo.V)[0])]
+    for depth in (10_000, 100_000):
+        def chain(depth=depth):  # depth levels: a multiply and a tanh per link
+            v = Value(0.3)
+            for _ in range(depth // 2):
+                v = (v * 0.9).tanh()
+            return v
+        cases.append((f"chain {depth:,} levels deep", chain))
+    for what, build in cases:
+        gc.collect()
+        t0 = time.process_time()
+        root = build()
+        built = time.process_time() - t0
+        t0 = time.process_time()
+        compiled = compile(root)
+        compiled_s = time.process_time() - t0
+        tracemalloc.start()  # a second compile, for its memory: tracing slows it many times over
+        compile(root)
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+        t0 = time.process_time()
+        compiled.forward()
+        compiled.backward()
+        replay = time.process_time() - t0
+        t0 = time.process_time()
+        root.backward()
+        eager = time.process_time() - t0
+        rows.append((what, built, compiled_s, peak, replay, eager))
+        print(f"  {what:<28} build {built:.3f} s, compile {compiled_s:.3f} s ({peak:.0f} MB), "
+              f"replay {replay:.3f} s, eager backward {eager:.3f} s", flush=True)
+    return rows
 
 
 def machine() -> str:
@@ -122,148 +175,158 @@ def machine() -> str:
     return "; ".join(parts)
 
 
-def table(rows: list[Row]) -> str:
-    lines = [
-        "| workload | approach | ms/step | steps | speed-up vs textbook | x numpy time | nodes/graph | bytes/node (fwd / +bwd) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        base = next((x for x in rows if x.workload == r.workload and x.approach == "textbook"), None)
-        ref = next(x for x in rows if x.workload == r.workload and x.approach == "numpy")
-        speedup = f"{base.ms_per_step / r.ms_per_step:,.0f}x" if base else "-"
-        if base is r:
-            speedup = "1x"
-        nodes = f"{r.nodes:,}" if r.nodes else "-"
-        mem = f"{r.bytes_per_node[0]:.0f} / {r.bytes_per_node[1]:.0f}" if r.bytes_per_node else "-"
-        ms = f"{r.ms_per_step:,.3f}" if r.ms_per_step < 10 else f"{r.ms_per_step:,.1f}"
-        lines.append(
-            f"| {r.workload} | {r.label} | {ms} | {r.steps} | {speedup} | "
-            f"{r.ms_per_step / ref.ms_per_step:,.1f} | {nodes} | {mem} |"
-        )
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:,.2f}x"
+
+
+def demo_table(found: dict[str, dict]) -> str:
+    n = found["numpy"]["ms"]
+    lines = ["| approach | ms/step | x numpy's time | vs PyTorch | vs JAX jit |", "|---|---:|---:|---:|---:|"]
+    for name, entry in found.items():
+        ms = entry["ms"]
+        versus = [f"{found[o]['ms'] / ms:,.2f}x faster" if ms < found[o]["ms"] else f"{ms / found[o]['ms']:,.2f}x slower"
+                  if o in found else "-" for o in ("torch", "jax")]
+        lines.append(f"| {DEMO[name].label} | {ms:,.3f} | {ms / n:,.2f} | {versus[0]} | {versus[1]} |")
     return "\n".join(lines)
 
 
-def targets(rows: list[Row]) -> str:
-    """The issue's targets on moons-100, each with its measured figure and verdict."""
-    get = {r.approach: r for r in rows if r.workload == "moons-100"}
-    lines = ["| target (moons-100) | goal | measured | verdict |", "|---|---|---|---|"]
+def fit_table(results: dict[str, dict[str, dict]], firsts: dict[str, dict[str, float]]) -> str:
+    lines = ["| workload | fit (replay) ms/step | eager fit ms/step | PyTorch | JAX jit | numpy | "
+             "replay x numpy | PyTorch x numpy | JAX x numpy | replay vs PyTorch | first epoch: replay / eager |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for wname, found in results.items():
+        ms = {k: v["ms"] for k, v in found.items()}
+        n = ms["numpy"]
+        cell = lambda k: f"{ms[k]:,.3f}" if k in ms else "-"
+        x = lambda k: f"{ms[k] / n:,.2f}" if k in ms else "-"
+        vs = ("-" if "torch" not in ms else f"{ms['torch'] / ms['fit']:,.2f}x faster" if ms["fit"] < ms["torch"]
+              else f"{ms['fit'] / ms['torch']:,.2f}x slower")
+        first = firsts[wname]
+        lines.append(f"| {wname} | {cell('fit')} | {cell('fit-eager')} | {cell('torch')} | {cell('jax')} | {cell('numpy')} | "
+                     f"{x('fit')} | {x('torch')} | {x('jax')} | {vs} | {first['fit']:.3f} s / {first['fit-eager']:.2f} s |")
+    return "\n".join(lines)
 
-    def add(what: str, goal: str, measured: str, ok: bool, short: str) -> None:
-        lines.append(f"| {what} | {goal} | {measured} | {'met' if ok else 'not met: ' + short} |")
 
-    base = get.get("textbook")
-    if base:
-        for name, goal in (("eager-binary", 25), ("eager-fused", 100)):
-            if name in get:
-                ratio = base.ms_per_step / get[name].ms_per_step
-                add(f"{get[name].label}: speed-up vs textbook", f">= {goal}x", f"{ratio:.0f}x", ratio >= goal,
-                    f"{goal / ratio:.1f}x short ({get[name].ms_per_step:.1f} ms/step; {goal}x needs {base.ms_per_step / goal:.1f})")
-    c, n, t = get.get("compiled"), get.get("numpy"), get.get("torch")
-    if c and t:
-        ratio = t.ms_per_step / c.ms_per_step
-        add("compiled replay vs PyTorch CPU batched", "faster per step", f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower",
-            ratio > 1, f"{1 / ratio:.2f}x slower")
-    if c and n:
-        ratio = c.ms_per_step / n.ms_per_step
-        add("compiled replay vs hand-written numpy", "within 3x", f"{ratio:.2f}x numpy's time", ratio <= 3.0,
-            f"{ratio / 3.0 - 1:.0%} over ({c.ms_per_step * 1e3:.0f} us/step; 3x is {3e3 * n.ms_per_step:.0f} us)")
-    b = get.get("eager-binary")
-    if b and b.bytes_per_node:
-        fwd, bwd = b.bytes_per_node
-        textbook = f" (textbook: {base.bytes_per_node[0]:.0f} / {base.bytes_per_node[1]:.0f})" if base and base.bytes_per_node else ""
-        add("bytes per binary node", "<= 170", f"{fwd:.0f} after forward, {bwd:.0f} after backward{textbook}",
-            fwd <= 170, f"{fwd - 170:.0f} bytes over")
+def cost_table(rows) -> str:
+    lines = ["| graph | build eagerly | compile | compile / build | peak memory compiling | replay (fwd+bwd) | eager backward |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for what, built, compiled, peak, replay, eager in rows:
+        lines.append(f"| {what} | {built:.3f} s | {compiled:.3f} s | {compiled / built:.1f}x | {peak:.0f} MB | "
+                     f"{replay:.3f} s | {eager:.3f} s |")
+    return "\n".join(lines)
+
+
+def goals(demo: dict, results: dict, firsts: dict, costs) -> str:
+    """The issue's goal, row by row: faster than PyTorch, within 2.5x numpy, digits' first
+    epoch under 2 s, compile no more than about twice the build, replay never slower than eager."""
+    lines = ["| goal | row | measured | verdict |", "|---|---|---|---|"]
+
+    def add(goal: str, row: str, measured: str, ok: bool, short: str) -> None:
+        lines.append(f"| {goal} | {row} | {measured} | {'met' if ok else 'short: ' + short} |")
+
+    rows = [("A: demo loop", demo["replay"]["ms"], demo)] + [(f"B: fit {w}", f["fit"]["ms"], f) for w, f in results.items()]
+    for row, ms, found in rows:
+        if "torch" in found:
+            t = found["torch"]["ms"]
+            add("faster than PyTorch CPU", row, f"{ms:.3f} vs {t:.3f} ms", ms < t, f"{ms / t:.2f}x PyTorch's time")
+        n = found["numpy"]["ms"]
+        add("within 2.5x numpy", row, f"{ms / n:.2f}x", ms <= 2.5 * n, f"{ms / n / 2.5:.2f}x over the bound")
+    if "digits" in firsts:
+        s = firsts["digits"]["fit"]
+        add("digits' first epoch under 2 s", "B: fit digits", f"{s:.3f} s", s < 2.0, f"{s - 2.0:.2f} s over")
+    for what, built, compiled, peak, replay, eager in costs:
+        add("compile <= about 2x build", what, f"{compiled / built:.1f}x", compiled <= 2.5 * built,
+            f"{compiled / built / 2:.1f}x the bound")
+        add("replay no slower than eager backward", what, f"{replay:.3f} vs {eager:.3f} s", replay <= eager * 1.1,
+            f"{replay / eager:.2f}x eager")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="moons-100 only, few steps (smoke run)")
+    parser.add_argument("--quick", action="store_true", help="two rounds of few steps, moons only (smoke run)")
     parser.add_argument("--out", type=Path, default=None, help=f"write the report here (default: {RESULTS} for a full run)")
-    parser.add_argument("--budget", type=float, default=2.0, help="CPU seconds to spend repeating each fast approach")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the fast approaches")
     args = parser.parse_args(argv)
     if torch_available():
         import torch
 
         torch.set_num_threads(1)
-    plan = QUICK_STEPS if args.quick else FULL_STEPS
-    names = [n for n in APPROACHES if n != "torch" or torch_available()]
-    rows: list[Row] = []
-    gaps = {}
-    for wname, caps in plan.items():
-        w = WORKLOADS[wname]()
-        these = []
-        for name in names:
-            row = run_approach(name, w, caps.get(name), args.budget)
-            if wname == "moons-100" and row.nodes:
-                row.bytes_per_node = bytes_per_node(name if name != "compiled" else "eager-fused", w)
-            print(f"{wname:>13}  {row.label:<38} {row.ms_per_step:10.3f} ms/step  ({row.steps} steps)", flush=True)
-            these.append(row)
-        gaps[wname] = check_agreement(these)
-        rows.extend(these)
-    report = table(rows) + "\n\n" + targets(rows)
+    rounds, steps = (2, 10) if args.quick else (args.rounds, 60)
+    print("workload A: micrograd's demo loop")
+    demo = measure(DEMO, available(DEMO), moons(100), rounds, steps)
+    gaps = {"A": check_agreement(demo, "demo")}
+    results, firsts = {}, {}
+    print("workload B: nn.fit")
+    for wname, make in FIT_WORKLOADS.items():
+        if args.quick and wname not in ("moons-100", "moons-1000"):
+            continue
+        w = make()
+        results[wname] = measure(FIT, available(FIT), w, rounds, steps)
+        gaps[wname] = check_agreement(results[wname], wname)
+        firsts[wname] = first_epoch(w)
+    print("compile costs")
+    costs = compile_costs()
     agreement = ", ".join(f"{w}: {g:.1e}" for w, g in gaps.items())
+    report = (f"## Workload A: micrograd's demo loop (moons-100)\n\n{demo_table(demo)}\n\n"
+              f"## Workload B: nn.fit, full batch\n\n{fit_table(results, firsts)}\n\n"
+              f"## Compiling\n\n{cost_table(costs)}\n\n## The goal, row by row\n\n{goals(demo, results, firsts, costs)}")
     print()
     print(report)
     print(f"\nloss trajectories agree (largest relative gap to numpy: {agreement})")
     out = args.out if args.out is not None else (None if args.quick else RESULTS)
     if out is not None:
-        out.write_text(_markdown(report, agreement, args.quick), encoding="utf-8")
+        out.write_text(_markdown(report, agreement, args.quick, rounds, steps), encoding="utf-8")
         print(f"wrote {out}")
     return 0
 
 
-def _markdown(report: str, agreement: str, quick: bool) -> str:
+def _markdown(report: str, agreement: str, quick: bool, rounds: int, steps: int) -> str:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return f"""# Benchmark results
 
 Measured {when} with `python -m benchmarks{' --quick' if quick else ''}` on: {machine()}.
-CPU time of the benchmark process per full-batch SGD step (forward, backward, update);
-one BLAS thread, `torch.set_num_threads(1)`. All rows of a workload were measured in the
-same run, so the ratios compare like with like. Every approach starts from the same
-weights and its losses were checked against the numpy reference step by step (relative
-tolerance {RTOL:g}; largest gap: {agreement}).
+CPU time of the benchmark process per full-batch training step (forward, backward,
+update): the median over {rounds} interleaved rounds of {steps} steps for the fast
+approaches (the replay, PyTorch, JAX, numpy), a few steps once for the scalar engines.
+One BLAS thread, `torch.set_num_threads(1)`, XLA on one thread; everything in float64.
+Every approach starts from the same weights and its losses were checked against the
+numpy reference step by step (relative tolerance {RTOL:g}; largest gap: {agreement}).
 
 {report}
 
-- *speed-up vs textbook*: the textbook engine's time per step over this row's.
-- *x numpy time*: this row's time per step over the hand-written numpy delta rule's.
-- *bytes/node*: memory the graph holds per node it adds (tracemalloc; moons-100), right
-  after the forward pass and after backward (which stores each node's gradient).
-- The compiled replay trains the fused graph; nodes/graph is that graph's size.
-- On moons-100 every approach runs the workload's full 100 steps, so its ratios are
-  those of the workload as defined. On the larger workloads slow approaches ran fewer
-  steps (steps column); the textbook engine's time per step grows as its cyclic garbage
-  piles up, so a short run *understates* its cost and those speed-ups are conservative.
+- Workload A runs micrograd's demo.ipynb loop as written (Python `sum` over Values,
+  binary ops, micrograd's own `nn` module) over each engine's Values; the replay records
+  its graph once with `engine.compile(loss, wrt=params)` and replays it each step.
+- Workload B is `nn.fit(model, data, loss, optimiser=SGD(lr), l2=...)`, one full-batch
+  epoch per step, timed between fit's epoch callbacks: it includes what fit does around
+  the replay (the SGD update of every parameter Value, accuracy, the history).
+- *first epoch*: from calling fit to the end of its first epoch: building the graph,
+  compiling it (replay) and one step.
+- Compiling: `compile(root)` without `wrt` (it includes one forward pass); peak memory
+  by tracemalloc during a second compile.
 
-## Where the time goes, and why some targets are not met
+## Where the time goes, and why some rows are short
 
-- **Eager speed-ups.** The 25x and 100x targets were set against a textbook step of
-  about 1.3 s; on this machine the textbook step takes the time in the table, and the
-  eager engine is bounded by CPython's cost per node, not by garbage collection any more
-  (`gc_paused` removed that). A moons-100 step with binary ops makes about 66,000 nodes;
-  building them costs about 0.35 us each (an operator call, the op table's forward, a
-  six-slot object), ordering them for backward about 0.2 us (one set lookup per edge)
-  and the chain rule about 0.2 us (the op table's partials, two float updates), plus
-  freeing them. The fused step makes 11,000 nodes, but 3,300 of them are dots (1,700
-  with 32 inputs) whose forward and backward touch every input in Python (about 6 us
-  per 32-input dot). Going further means leaving per-scalar Python objects behind,
-  which is what the compiled replay does, while keeping the Values for inspection.
-- **Compiled replay.** Its numpy work is close to the hand-written code's (a layer over
-  a batch is one matrix product; inputs and outputs are views, not gathers). The rest
-  is Python work that keeping every scalar a `Value` implies, per step: reading every
-  leaf's `.data` (moons-100: about 740 leaves, parameters, inputs, labels and
-  constants, about 20 us), adding 337 gradients into the parameter Values (about 12
-  us), the SGD update of those 337 Values (about 10 us), and 2 to 4 us of Python per
-  (level, op) group (16 groups, forward and backward). numpy keeps its parameters in
-  arrays and pays none of that. The share grows with the data: digits-sized has 39,000
-  leaves (32,000 pixels and 5,000 targets), and reading them is most of its replay.
-- **Bytes per node.** A binary node holds a six-slot Value with its GC header (80
-  bytes), its parents tuple (56) and its data float (24): 160 bytes. Backward gives each
-  node its own gradient float (24 bytes more); the target is met for the graph as the
-  forward pass leaves it, which is how the textbook's 690 was measured.
-  `benchmarks/memory.py` measures the same on one dense layer, independently, and counts
-  the nodes still alive after the output is dropped.
+- **Replay against numpy.** numpy's delta rule is the array program and nothing else.
+  The replay does the same matrix products, plus, per step: reading and writing the
+  parameter Values (337 on moons, 2,410 on digits) and the user's (or SGD's) update of
+  each in Python; zeroing the gradient arrays and checking every number once per pass
+  (one sum each way, so that an overflow or NaN raises as eager raises); a few
+  microseconds of Python around each of its 8 to 10 groups. On moons-100 that fixed
+  share is most of the step; it shrinks as the batch grows (moons-3,000 is within 2.5x).
+- **fit on digits.** Scoring the accuracy takes about 1.5 ms of its step (a profile
+  beside this run): with 10 outputs the loss's scorer is an argmax, run in Python once
+  per example (scorers of one output are elementwise and score the batch at once).
+  PyTorch and JAX compute no accuracy. The rest is the replay and SGD's update of 2,410
+  parameter Values.
+- **PyTorch on the larger moons.** With 1,000 or more points PyTorch's fused kernels
+  (addmm with the bias, relu backward in place) beat the replay's separate numpy calls
+  and temporaries; the replay's per-step overhead above is the rest.
+- **The 10,000-level chain.** Compiling includes one forward pass and numpy's set-up,
+  a few milliseconds that a graph this small does not amortise; at 100,000 levels
+  compiling is about 1.2x building and the replay (one run of floats through the op
+  table) is faster than eager backward.
 """
 
 

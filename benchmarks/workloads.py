@@ -4,12 +4,16 @@ Every approach in `benchmarks.approaches` trains exactly this: the same data, th
 initial weights (drawn here once, with numpy, and handed to every approach), the same
 loss and the same schedule, so their loss trajectories must agree.
 
-- moons-100 / moons-1000: two-moons points (noise 0.1, fixed seed, labels +-1), MLP
-  2-16-16-1 (relu hidden, linear output), loss = mean(relu(1 - y*score)) + 1e-4*sum(p*p).
-- digits-sized: 500 inputs of 64 features (synthetic, shaped like the 8x8 digits), MLP
-  64-30-10 with sigmoid on both layers, loss = mean over inputs of sum((out - t)^2).
+Workload A (`demo`): micrograd's demo.ipynb on 100 two-moons points (noise 0.1, fixed
+seed, labels +-1), MLP 2-16-16-1 (relu hidden, linear output), loss = mean(relu(1 -
+y*score)) + 1e-4*sum(p*p) over every parameter, full-batch SGD with lr = 1.0 -
+0.9*k/steps at step k.
 
-Full-batch SGD with lr = 1.0 - 0.9*k/steps at step k.
+Workload B (`fit`): `nn.fit` as a user calls it, full batch, constant lr:
+- moons-N (N = 100, 300, 1,000, 3,000): MLP 2-16-16-1 as above, loss = mean hinge +
+  1e-4 * sum(w*w) over the weights (fit's `l2`, biases excluded), lr 0.1;
+- digits: the 1,797 8x8 digits of scikit-learn (pixels / 16), MLP 64-32-10 with sigmoid
+  on both layers, loss = mean over inputs of sum((out - t)^2) (fit's "sse"), lr 0.5.
 """
 from __future__ import annotations
 
@@ -35,6 +39,12 @@ class Workload:
     loss: str  # "hinge" (+ L2) or "squared"
     params: tuple[tuple[np.ndarray, np.ndarray], ...]
     steps: int
+    reg: float = REG  # weight of the L2 term (hinge only)
+    reg_biases: bool = True  # does it cover the biases (micrograd's demo) or not (fit's l2)?
+    lr: float | None = None  # constant learning rate; None: the demo's schedule
+
+    def rate(self, k: int) -> float:
+        return learning_rate(k, self.steps) if self.lr is None else self.lr
 
     @property
     def n(self) -> int:
@@ -97,4 +107,24 @@ def digits_sized(n: int = 500, steps: int = 100) -> Workload:
     return Workload("digits-sized", X, T, sizes, "sigmoid", "sigmoid", "squared", init_params(sizes), steps)
 
 
+def fit_moons(n: int, steps: int = 100) -> Workload:
+    X, y = make_moons(n)
+    sizes = (2, 16, 16, 1)
+    return Workload(f"moons-{n}", X, y, sizes, "relu", "linear", "hinge", init_params(sizes), steps,
+                    reg_biases=False, lr=0.1)
+
+
+def fit_digits(steps: int = 100) -> Workload:
+    """The full 8x8 digits set (scikit-learn's copy of the UCI data), one-hot targets."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    sizes = (64, 32, 10)
+    return Workload("digits", digits.data / 16.0, np.eye(10)[digits.target], sizes, "sigmoid", "sigmoid",
+                    "squared", init_params(sizes), steps, reg=0.0, lr=0.5)
+
+
 WORKLOADS = {"moons-100": lambda: moons(100), "moons-1000": lambda: moons(1000), "digits-sized": digits_sized}
+"""The benchmark's own idiom (fused nodes), kept for benchmarks.context_state."""
+FIT_WORKLOADS = {f"moons-{n}": (lambda n=n: fit_moons(n)) for n in (100, 300, 1000, 3000)}
+FIT_WORKLOADS["digits"] = fit_digits

@@ -13,7 +13,7 @@ takes longer to import than the rest of the engine, so `engine.compile` loads
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from . import ops
 from .autodiff import RepeatedBackwardWarning, backward, topological_order, zero_grad
@@ -41,8 +41,9 @@ __all__ = [
 Value._repr_mimebundle_ = mimebundle
 
 
-def compile(root: Value, *, wrt: Iterable[Value] | None = None):
+def compile(root: Value, *, wrt: Iterable[Value] | None = None, data: Sequence[Value] | None = None,
+            keep: Iterable[Value] = ()):
     """Record the graph under `root` for fast replay with numpy: see `engine.replay.compile`."""
     from .replay import compile as record  # numpy, imported when first needed
 
-    return record(root, wrt=wrt)
+    return record(root, wrt=wrt, data=data, keep=keep)

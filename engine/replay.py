@@ -1,439 +1,354 @@
-"""The compiled replay: record a graph once, then recompute it fast for new leaf data.
+"""The compiled replay: record a graph once, then recompute it fast for new numbers.
 
-Training rebuilds the same graph every step: only the numbers in its leaves change (the
-parameters after an update, a new batch of the same size). `compile(loss)` walks the
-graph once and records it into flat arrays: every node gets an index into one array of
-values, and the interior nodes are grouped by *level* (1 + the highest level of their
-parents; leaves are level 0) and by op. Nodes of one level depend only on lower levels,
-so each (level, op) group is computed with a handful of numpy calls over all its nodes at
-once. `forward()` re-reads every leaf's `.data` and recomputes every value;
-`backward()` runs the chain rule group by group in reverse and adds the gradients into
-the leaves' `.grad`, exactly as `Value.backward()` does.
+Training rebuilds the same graph every step: only the numbers change (the parameters
+after an update, a new batch). `compile(loss)` records the graph once and `forward()` /
+`backward()` recompute it with numpy, adding gradients into the leaves' `.grad` exactly
+as `Value.backward()` does. Three passes, one job each:
 
-Where the numbers come from: unary and binary ops (and the `pow` family) are evaluated
-by their own op-table entries, `op.forward(NumpyMath, ...)` and `op.partials(NumpyMath,
-...)`, over numpy arrays. The two n-ary ops get a matrix form of their table entry:
-`sum` adds the rows of a matrix (partials 1); `dot` multiplies and adds (partials: x_i
-for w_i and w_i for x_i), and when the nodes of a group share weight rows and input rows,
-as the neurons of a layer over a batch do, the whole group is one matrix product.
+1. **rewrite** (`engine.rewrite`): chains of adds and the products in them become one
+   sum or dot, so `sum()` over Values is as fast as `Value.sum`.
+2. **schedule** (`Compiled._schedule`): every node gets a level (1 + its parents'
+   highest; leaves 0) and nodes of one level and op form a group, computed by one
+   kernel (`engine.kernels`) over all its nodes at once.
+3. **replay**: the kernels in order, forward; in reverse, backward.
 
-Results equal eager ones up to rounding (numpy may add in another order): within 1e-12.
-Errors also match eager: an op that would raise (division by zero, log of a negative
-number, overflow) raises the same error, naming the op and its operands.
+**Data as arrays.** `compile(loss, wrt=params, data=leaves)` records one example's graph
+over the leaves in `data` (its inputs and targets); `forward(rows)` then runs it over a
+whole batch, one row of `rows` per example, as `vmap` does: every node that depends on
+the data holds one number per example, and a layer of neurons is one matrix product.
+The batch can have any size; compiling costs the same whatever it is. `backward()` adds
+the gradient summed over the batch into the parameters.
+
+**As strict as eager.** Leaf data must be a real number (`engine.value.as_float`). numpy
+does not raise, so each pass checks its results once; if one is not finite, the example
+that made it is run again with floats through the op table, which raises exactly what
+eager raises: division by zero, log of a negative, overflow, a partial eager cannot
+take, and under `detect_anomaly()` the first NaN or infinity, naming the op.
+Results equal eager ones up to the order of additions: within 1e-12.
 """
 from __future__ import annotations
 
-import math
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from . import ops
-from .autodiff import topological_order
+from .autodiff import reverse_walk, topological_order
+from .context import state
+from .kernels import (Arrays, BatchDot, Broadcast, Dot, DotMatmul, Elementwise, NumpyMath, ScalarRun, Sum)
 from .ops import FloatMath, Op
+from .rewrite import rewrite
+from .schedule import BROADCAST, schedule
 from .value import ARITHMETIC_ERRORS, Value, as_float
 
 __all__ = ["compile", "Compiled", "NumpyMath"]
 
-
-class NumpyMath:
-    """The op table's backend over numpy float64 arrays (no checks: see `Compiled`)."""
-
-    exp = staticmethod(np.exp)
-    log = staticmethod(np.log)
-    tanh = staticmethod(np.tanh)
-    sin = staticmethod(np.sin)
-    cos = staticmethod(np.cos)
-    div = staticmethod(np.true_divide)
-
-    @staticmethod
-    def sigmoid(a):
-        e = np.exp(-np.abs(a))  # the float backend's two branches, both at once
-        return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-    @staticmethod
-    def relu(a):
-        return np.where(a <= 0.0, 0.0, a)  # NaN stays NaN, as in the float backend
-
-    @staticmethod
-    def step(a):
-        return np.where(a > 0.0, 1.0, 0.0)
-
-    @staticmethod
-    def sech2(a):
-        big = np.abs(a) >= 350.0
-        c = np.cosh(np.where(big, 0.0, a))
-        e = np.exp(-2.0 * np.abs(a))
-        return np.where(big, 4.0 * e / ((1.0 + e) * (1.0 + e)), 1.0 / (c * c))
-
-    @staticmethod
-    def pow(a, p):
-        return np.power(a, p)
-
-    @staticmethod
-    def sum(xs):
-        """Sum over the inputs: a sequence of arrays, or a matrix with one input per row."""
-        return np.sum(xs, axis=0)
-
-    @staticmethod
-    def dot(ws, xs):
-        return np.sum(np.multiply(ws, xs), axis=0)
-
-
-def compile(root: Value, *, wrt: Iterable[Value] | None = None) -> "Compiled":
+def compile(root: Value, *, wrt: Iterable[Value] | None = None, data: Sequence[Value] | None = None,
+            keep: Iterable[Value] = ()) -> "Compiled":
     """Record the graph under `root` for fast replay (see the module docstring).
 
-    `wrt` optionally names the leaves whose `.grad` `backward()` fills (default: every
-    leaf); asking for fewer, e.g. a model's parameters, skips writing the others.
+    `wrt`: the leaves whose `.grad` `backward()` fills (default: every leaf that is not
+    data). `data`: leaves fed as arrays, one column each, by `forward(rows)`. `keep`:
+    nodes you will read with `values_of` (any node can be read; kept ones cost nothing).
     """
     if not isinstance(root, Value):
         raise TypeError(f"compile needs the Value at the end of a graph, got {type(root).__name__}")
-    return Compiled(root, wrt)
+    return Compiled(root, wrt, data, keep)
 
 
 class Compiled:
-    """A recorded graph: `forward()` and `backward()` replay it for new leaf data.
+    """A recorded graph: `forward()` and `backward()` replay it for new numbers.
 
     It holds the recorded graph's Values (to read leaves, write gradients and explain
-    errors). The graph's shape is fixed: after building a different graph (another batch
-    size, another network), compile that one.
+    errors). The graph's shape is fixed: after building a different one, compile that.
     """
 
-    def __init__(self, root: Value, wrt: Iterable[Value] | None = None) -> None:
-        order = topological_order(root)
-        leaves = [v for v in order if v._op is None]
+    def __init__(self, root: Value, wrt: Iterable[Value] | None = None,
+                 data: Sequence[Value] | None = None, keep: Iterable[Value] = ()) -> None:
+        self.root = root
+        self.order = topological_order(root)
+        leaves = [v for v in self.order if v._op is None]
+        known = set(leaves)
+        self.data = _distinct_leaves(data or [], known, "data")
+        fed = set(self.data)
         if wrt is None:
-            self.targets = leaves
+            self.targets = [v for v in leaves if v not in fed]
         else:
-            self.targets = list(dict.fromkeys(wrt))  # each leaf once, in the order given
-            known = set(leaves)
-            missing = [v for v in self.targets if v not in known]
-            if missing:
-                raise ValueError(
-                    f"wrt must list leaves of the compiled graph; {len(missing)} are not (first: {missing[0]!r})"
-                )
-        # The leaves asked for come first, in the order given: a model's parameters (each
-        # neuron's weights, then its bias) then lie in the value array as each layer's
-        # weight matrix, so kernels read and update them through views, not copies.
-        wanted = set(self.targets)
-        self.leaves = self.targets + [v for v in leaves if v not in wanted]
-        index = {v: i for i, v in enumerate(self.leaves)}
-        level = dict.fromkeys(self.leaves, 0)
-        groups: dict[tuple, list[Value]] = {}
-        for v in order:
-            if v._op is not None:
-                lv = level[v] = 1 + max(level[p] for p in v._parents)
-                groups.setdefault((lv, v._op, len(v._parents)), []).append(v)
-        # Number the interior nodes group by group, so each group's outputs are a slice.
-        self.nodes = list(self.leaves)
-        layout = []
-        for (lv, op, n), members in sorted(groups.items(), key=lambda kv: kv[0][0]):
-            start = len(self.nodes)
-            for v in members:
-                index[v] = len(self.nodes)
-                self.nodes.append(v)
-            layout.append((op, start, np.array([[index[p] for p in v._parents] for v in members], dtype=np.intp)))
-        self.values = np.zeros(len(self.nodes))
-        self.grads = np.zeros(len(self.nodes))
-        self.target_grads = self.grads[: len(self.targets)]
-        # A node's gradient is needed if it is a target or leads to one; the rest is skipped.
-        needed = np.zeros(len(self.nodes), dtype=bool)
-        needed[: len(self.targets)] = True
-        for op, start, parents in layout:
-            needed[start : start + len(parents)] = needed[parents].any(axis=1)
-        self.groups: list[_Group] = [
-            _kernel(op, start, parents, needed, self.values, self.grads) for op, start, parents in layout
-        ]
-        self.backward_groups = [g for g in reversed(self.groups) if needed[g.start : g.stop].any()]
-        self.n_levels = max(level.values())
-        self.root_index = index[root]
-        self.forward()
+            self.targets = _distinct_leaves(wrt, known, "wrt")
+            both = fed.intersection(self.targets)
+            if both:
+                raise ValueError(f"a leaf cannot be both data and in wrt: {next(iter(both))!r}")
+        self.keep = set(keep)
+        self._schedule()
+        self._arrays: dict[int, Arrays] = {}
+        self._last: tuple[Arrays, np.ndarray | None] | None = None
+        if not self.data:
+            self.forward()
 
     def __repr__(self) -> str:
-        return (
-            f"Compiled({len(self.nodes)} nodes: {len(self.leaves)} leaves, "
-            f"{self.n_levels} levels, {len(self.groups)} groups)"
-        )
+        return (f"Compiled({len(self.order)} nodes, {self.n_nodes} after rewriting: {self.n_leaves} leaves, "
+                f"{self.n_levels} levels, {len(self.groups)} groups)")
+
+    # ---------------------------------------------------------------- scheduling
+    def _schedule(self) -> None:
+        """Rewrite, schedule, then choose a kernel per group (tiny ones join float runs)."""
+        plan = rewrite(self.order, self.keep | set(self.data))
+        s = schedule(plan, self.data, set(self.targets))
+        for op in set(s.ops) - {None, BROADCAST}:
+            _check_replayable(op)
+        kernels: list = []
+        backward_kernels: list = []  # those with a gradient to send, or partials eager would check
+        # Consecutive tiny groups run as one float run; the others get a kernel each.
+        flips = np.flatnonzero(s.scalar[1:] != s.scalar[:-1]) + 1
+        bounds = zip(np.r_[0, flips].tolist(), np.r_[flips, len(s.scalar)].tolist()) if len(s.scalar) else ()
+        for first, last in bounds:
+            if s.scalar[first]:
+                members = s.order[s.starts[first]:s.stops[last - 1]]
+                kernels.append(ScalarRun(members, s, self._explain, lambda a: self._check_forward(a, None)))
+                backward_kernels.append(kernels[-1])
+                continue
+            for g in range(first, last):
+                members = s.order[s.starts[g]:s.stops[g]].tolist()
+                i = members[0]
+                kernels.append(_kernel(s.ops[i], s.kind[i], s.batched[i], members, s.parents, s.pos, s.needed))
+                if isinstance(kernels[-1], Elementwise) or any(s.needed[i] for i in members):
+                    backward_kernels.append(kernels[-1])
+        self.groups, self.backward_groups = kernels, backward_kernels[::-1]
+        self._plan, self._s = plan, s
+        self.read_leaves, self.constants, self.sizes = s.read_leaves, s.constants, s.sizes
+        self.n_nodes, self.n_leaves, self.n_levels = len(s.ops), s.ops.count(None), s.levels
+        root = plan.index[self.root]
+        self.root_pos, self.root_batched = int(s.pos[root]), s.batched[root]
+        self.target_pos = s.pos[[plan.index[v] for v in self.targets]]
 
     # ---------------------------------------------------------------- replay
-    def forward(self) -> float:
-        """Re-read every leaf's `.data`, recompute every node; return the root's value."""
-        values, n = self.values, len(self.leaves)
-        try:
-            values[:n] = [v.data for v in self.leaves]
-        except (TypeError, ValueError):
-            bad = next(v for v in self.leaves if not isinstance(v.data, (int, float)))
-            raise TypeError(f"a leaf's data must be a number, got {bad.data!r} in {bad!r}") from None
+    def forward(self, rows: object = None) -> "float | np.ndarray":
+        """Read the leaves' `.data` (and a batch's `rows`, one per example, when the graph
+        was compiled with `data`), recompute every node; return the root's value (one
+        per example with `data`)."""
+        batch = self._rows(rows)
+        a = self._arrays_for(1 if batch is None else len(batch))
+        numbers = [v.data for v in self.read_leaves]
+        if set(map(type, numbers)) - {float}:
+            numbers = [as_float(x, f"the leaf {v!r}") for x, v in zip(numbers, self.read_leaves)]
+        a.u[: len(numbers)] = numbers
+        if batch is not None:
+            a.b[: len(self.data)] = batch.T
         with np.errstate(all="ignore"):
             for group in self.groups:
-                group.forward(values)
-        if not math.isfinite(values.sum()):  # one reduction: finite iff every value is (or the sum overflows)
-            self._check_forward()
-        return float(values[self.root_index])
+                group.forward(a)
+            finite = np.isfinite(np.sum(a.u)) and np.isfinite(np.sum(a.b))  # one sum: finite iff all are (or it overflows)
+        self._last = (a, batch)
+        if not finite:
+            self._check_forward(a, batch)
+        return a.b[self.root_pos].copy() if self.root_batched else float(a.u[self.root_pos])
 
-    def backward(self, grad: float = 1.0) -> None:
-        """Add d(root)/d(leaf), times `grad`, into the `.grad` of each leaf (or of `wrt`)."""
-        grads = self.grads
-        grads.fill(0.0)
-        grads[self.root_index] = as_float(grad, "backward seed")
+    def backward(self, grad: object = 1.0) -> None:
+        """Add d(root)/d(leaf), times `grad`, into the `.grad` of each leaf of `wrt`.
+
+        With `data`, `grad` is one number for every example or one per example, and each
+        leaf gets the sum over the batch (a mean loss: `grad=1/len(rows)`).
+        """
+        if self._last is None:
+            raise RuntimeError("backward needs a forward pass first: call forward(rows)")
+        a, batch = self._last
+        a.gu.fill(0.0)
+        a.gb.fill(0.0)
+        a.suspect = False
+        if self.root_batched:
+            a.gb[self.root_pos] = self._seed(grad, a.b.shape[1])
+        else:
+            a.gu[self.root_pos] = as_float(grad, "backward seed")
         with np.errstate(all="ignore"):
             for group in self.backward_groups:
-                group.backward(self.values, grads)
-        result = self.target_grads
-        if not math.isfinite(result.sum()):
-            self._check_backward()
+                group.backward(a)
+            finite = np.isfinite(np.sum(a.gu)) and np.isfinite(np.sum(a.gb))
+        result = a.gu[self.target_pos]
+        if a.suspect or not finite:
+            self._check_backward(a, batch, grad)
         for v, g in zip(self.targets, result.tolist()):
             v.grad += g
 
-    def values_of(self, nodes: Iterable[Value]) -> list[float]:
-        """The last replay's values of recorded nodes (e.g. a model's outputs, for accuracy).
+    def values_of(self, nodes: Iterable[Value]) -> "list[float] | np.ndarray":
+        """The last replay's values of recorded nodes (e.g. a model's outputs): a list of
+        floats, or with `data` an array with one row per node and one column per example.
 
-        The Values themselves keep the numbers of the eager pass that built the graph.
+        The Values themselves keep the numbers of the eager pass that built the graph. A
+        node the rewrite folded away is kept from then on (compiled once more).
         """
-        try:
-            return self.values[[self._index(v) for v in nodes]].tolist()
-        except KeyError:
-            raise ValueError("values_of takes nodes of the compiled graph") from None
+        nodes = list(nodes)
+        if self._last is None:
+            raise RuntimeError("values_of needs a forward pass first: call forward(rows)")
+        recorded = self._plan.index
+        if any(v not in recorded for v in nodes):
+            if not set(nodes) <= set(self.order):
+                raise ValueError("values_of takes nodes of the compiled graph")
+            self.keep.update(nodes)
+            self._schedule()
+            self._arrays.clear()
+            self.forward(self._last[1])
+            recorded = self._plan.index
+        a = self._last[0]
+        rows = [(self._s.batched[recorded[v]], self._s.pos[recorded[v]]) for v in nodes]
+        if self.data:
+            return np.array([a.b[p] if in_b else np.full(a.b.shape[1], a.u[p]) for in_b, p in rows])
+        return [float(a.u[p]) for _, p in rows]
+
+    def _rows(self, rows: object) -> np.ndarray | None:
+        if not self.data:
+            if rows is not None:
+                raise TypeError("forward takes rows only for a graph compiled with data=")
+            return None
+        if rows is None:
+            raise TypeError(f"forward needs the batch: rows of {len(self.data)} numbers, one row per example")
+        batch = np.asarray(rows)
+        if batch.dtype.kind not in "fiu" or batch.dtype == np.bool_:
+            raise TypeError(f"the batch must hold real numbers, got an array of {batch.dtype}")
+        if batch.ndim != 2 or batch.shape[1] != len(self.data) or not len(batch):
+            raise ValueError(f"the batch must have shape (examples, {len(self.data)}), got {batch.shape}")
+        return batch.astype(float, copy=False)
+
+    def _seed(self, grad: object, batch: int) -> np.ndarray | float:
+        if isinstance(grad, np.ndarray) or isinstance(grad, (list, tuple)):
+            seed = np.asarray(grad)
+            if seed.dtype.kind not in "fiu" or seed.shape != (batch,):
+                raise ValueError(f"backward's seed must be one number or {batch} numbers, got shape {seed.shape}")
+            return seed.astype(float)
+        return as_float(grad, "backward seed")
+
+    def _arrays_for(self, batch: int) -> Arrays:
+        if batch not in self._arrays:
+            a = self._arrays[batch] = Arrays(self.sizes[0], self.sizes[1], batch)
+            for p, c in self.constants.items():
+                a.u[p] = c
+        return self._arrays[batch]
 
     # ---------------------------------------------------------------- errors, as eager raises them
-    def _operands(self, v: Value) -> tuple[list[float], str]:
-        data = [float(self.values[self._index(p)]) for p in v._parents]
-        shown = ", ".join(f"{p.label}={d!r}" if p.label else repr(d) for p, d in zip(v._parents, data))
-        return data, shown
+    def _explain(self, row: int, inputs: list[float], error: Exception | None, out: float = 0.0,
+                 backward: bool = False) -> Exception | None:
+        """The error eager raises at the plan node in row `row` of `u`, or None."""
+        i = next(i for i, p in enumerate(self._s.pos.tolist()) if p == row and not self._s.batched[i])
+        sources = [self._plan.source[p] for p in self._s.parents[i]]
+        return _error(self._s.ops[i], sources, inputs, error, out, backward)
 
-    def _index(self, v: Value) -> int:
-        if not hasattr(self, "_indices"):
-            self._indices = {node: i for i, node in enumerate(self.nodes)}
-        return self._indices[v]
+    def _columns(self, a: Arrays, batch: np.ndarray | None, grads: bool) -> list[int | None]:
+        """The examples to run again with floats: those with a number that is not finite."""
+        if batch is None:
+            return [None]
+        bad = ~np.isfinite(a.b).all(axis=0)
+        if grads:
+            bad |= ~np.isfinite(a.gb).all(axis=0)
+        columns = np.flatnonzero(bad).tolist()
+        return columns or list(range(a.b.shape[1]))
 
-    def _check_forward(self) -> None:
-        """Find the first node that eager evaluation would reject, and raise its error."""
-        for i, v in enumerate(self.nodes[len(self.leaves):], len(self.leaves)):
-            data, shown = self._operands(v)
+    def _numbers(self, a: Arrays, batch: np.ndarray | None, column: int | None) -> dict[Value, float]:
+        """One example, forward in floats through the op table, as eager computes it."""
+        index, pos, batched = self._plan.index, self._s.pos, self._s.batched
+        numbers: dict[Value, float] = {}
+        for v in self.order:
+            if v._op is None:
+                numbers[v] = float(a.b[pos[index[v]], column]) if batched[index[v]] \
+                    else float(a.u[pos[index[v]]])
+                continue
+            inputs = [numbers[p] for p in v._parents]
             try:
-                v._op.forward(FloatMath, *data)
+                out = v._op.forward(FloatMath, *inputs)
             except ARITHMETIC_ERRORS as error:
-                raise type(error)(f"{v._op.name}({shown}): {error}") from None
-            if not np.isfinite(self.values[i]) and all(map(np.isfinite, data)):
-                raise OverflowError(f"{v._op.name}({shown}) overflows to {float(self.values[i])!r}")
+                raise _error(v._op, v._parents, inputs, error) from None
+            if out - out != 0.0:
+                problem = _error(v._op, v._parents, inputs, None, out)
+                if problem is not None:
+                    raise problem
+            numbers[v] = out
+        return numbers
 
-    def _check_backward(self) -> None:
-        for v in reversed(self.nodes[len(self.leaves):]):
-            data, shown = self._operands(v)
-            try:
-                v._op.partials(FloatMath, float(self.values[self._index(v)]), *data)
-            except ARITHMETIC_ERRORS as error:
-                raise type(error)(f"in backward: the local derivative of {v._op.name}({shown}): {error}") from None
+    def _check_forward(self, a: Arrays, batch: np.ndarray | None) -> None:
+        for column in self._columns(a, batch, grads=False):
+            self._numbers(a, batch, column)
 
-
-# ---------------------------------------------------------------- kernels: one per (level, op) group
-# The value and gradient arrays are made once per Compiled and only ever written in place,
-# so a kernel can hold views into them, made once at compile time: reading or adding
-# through a view costs no index arithmetic and no copy at replay time.
-
-def _view(array: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
-    """array[idx] as a view when the indices form an even grid (base + i*step per axis)."""
-    if idx.size == 0:
-        return None
-    base = int(idx.flat[0])
-    steps = [int(np.take(idx, 1, axis=d).flat[0]) - base if idx.shape[d] > 1 else 0 for d in range(idx.ndim)]
-    if min(steps) < 0:
-        return None
-    grid = base + sum(np.arange(n).reshape([-1 if a == d else 1 for a in range(idx.ndim)]) * step
-                      for d, (n, step) in enumerate(zip(idx.shape, steps)))
-    if not np.array_equal(idx, grid):
-        return None
-    return np.lib.stride_tricks.as_strided(array[base:], idx.shape, [step * array.itemsize for step in steps])
+    def _check_backward(self, a: Arrays, batch: np.ndarray | None, grad: object) -> None:
+        seed = self._seed(grad, a.b.shape[1]) if self.root_batched else as_float(grad, "backward seed")
+        for column in self._columns(a, batch, grads=True):
+            numbers = self._numbers(a, batch, column)
+            s = float(seed[column]) if isinstance(seed, np.ndarray) else seed
+            for _ in reverse_walk(self.order, {self.root: s}, _Replayed(numbers)):
+                pass
 
 
-class _Read:
-    """values[idx], through a view made once when the indices allow it."""
+class _Replayed(FloatMath):
+    """The float backend reading one example's replayed numbers (not the Values' own)."""
 
-    def __init__(self, values: np.ndarray, idx: np.ndarray) -> None:
-        self.view, self.idx = _view(values, idx), idx
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        return self.view if self.view is not None else values[self.idx]
+    def __init__(self, numbers: dict[Value, float]) -> None:
+        self.of = numbers.__getitem__
 
 
-class _Scatter:
-    """grads[where] += amounts for one fixed index array, done the cheapest correct way.
-
-    Distinct indices are one add, through a view when they form a grid; repeated
-    indices (a weight used by every row of a batch) must add every copy, so their
-    amounts are summed per index first: as the columns of a matrix when the same
-    indices repeat in the same order (a layer's biases, once per input), else with
-    `np.bincount`.
-    """
-
-    def __init__(self, grads: np.ndarray, where: np.ndarray) -> None:
-        flat = where.ravel()
-        self.where = where
-        self.index, inverse = np.unique(flat, return_inverse=True)
-        inverse = inverse.ravel()
-        repeats, rest = divmod(flat.size, len(self.index)) if len(self.index) else (0, 1)
-        if repeats > 1 and not rest and np.array_equal(inverse, np.tile(np.arange(len(self.index)), repeats)):
-            self.add, self.tiles = self._add_tiled, (repeats, len(self.index))
-        elif len(self.index) < flat.size:
-            self.add, self.inverse = self._add_repeated, inverse
-        else:
-            self.view = _view(grads, where)
-            self.add = self._add_distinct if self.view is None else self._add_view
-        if self.add != self._add_distinct and self.add != self._add_view:
-            self.target = _view(grads, self.index)  # where the per-index sums go
-
-    def _add_view(self, grads: np.ndarray, amounts) -> None:
-        self.view += amounts
-
-    def _add_distinct(self, grads: np.ndarray, amounts) -> None:
-        grads[self.where] += amounts
-
-    def _add_tiled(self, grads: np.ndarray, amounts) -> None:
-        self._add_sums(grads, np.reshape(amounts, self.tiles).sum(axis=0))
-
-    def _add_repeated(self, grads: np.ndarray, amounts) -> None:
-        self._add_sums(grads, np.bincount(self.inverse, np.ravel(amounts), len(self.index)))
-
-    def _add_sums(self, grads: np.ndarray, sums: np.ndarray) -> None:
-        if self.target is not None:
-            self.target += sums
-        else:
-            grads[self.index] += sums
+def _error(op: Op, sources: Sequence[Value | None], inputs: list[float], error: Exception | None,
+           out: float = 0.0, backward: bool = False) -> Exception | None:
+    """What eager raises for `op` on `inputs`: the arithmetic `error`, or for a result
+    that is not finite an OverflowError (finite inputs) or, under detect_anomaly, a
+    FloatingPointError; None when eager lets it pass."""
+    shown = ", ".join(f"{v.label}={x!r}" if v is not None and v.label else repr(x) for v, x in zip(sources, inputs))
+    if error is not None:
+        where = "in backward: the local derivative of " if backward else ""
+        return type(error)(f"{where}{op.name}({shown}): {error}")
+    finite_param = op.param is None or np.isfinite(op.param)
+    if finite_param and all(x - x == 0.0 for x in inputs):
+        return OverflowError(f"{op.name}({shown}) overflows to {out!r}")
+    if state().anomaly:
+        return FloatingPointError(f"anomaly: {op.name}({shown}) produced {out!r}")
+    return None
 
 
-class _Group:
-    """The nodes of one (level, op): outputs values[start:stop], inputs values[parents]."""
-
-    def __init__(self, op: Op, start: int, parents: np.ndarray, values: np.ndarray, grads: np.ndarray) -> None:
-        self.op, self.start, self.stop = op, start, start + len(parents)
-        self.parents = parents
-        self.out, self.out_grad = values[self.start : self.stop], grads[self.start : self.stop]
-
-
-class _TableOp(_Group):
-    """A unary or binary op (or pow): forward and partials straight from the op table."""
-
-    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values, grads) -> None:
-        super().__init__(op, start, parents, values, grads)
-        columns = [np.ascontiguousarray(parents[:, j]) for j in range(parents.shape[1])]
-        self.reads = [_Read(values, c) for c in columns]
-        # Only inputs a gradient is wanted from (not data or constants) get a scatter.
-        self.scatters = [_Scatter(grads, c) if needed[c].any() else None for c in columns]
-
-    def forward(self, values: np.ndarray) -> None:
-        self.inputs = [read(values) for read in self.reads]
-        self.out[...] = self.op.forward(NumpyMath, *self.inputs)
-
-    def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        g = self.out_grad
-        for scatter, d in zip(self.scatters, self.op.partials(NumpyMath, self.out, *self.inputs)):
-            if scatter is not None:
-                scatter.add(grads, g if type(d) is float and d == 1.0 else g * d)
+def _distinct_leaves(given: Iterable[Value], leaves: set, what: str) -> list[Value]:
+    chosen = list(dict.fromkeys(given))  # each leaf once, in the order given
+    missing = [v for v in chosen if v not in leaves]
+    if missing:
+        raise ValueError(f"{what} must list leaves of the compiled graph; {len(missing)} are not (first: {missing[0]!r})")
+    return chosen
 
 
-class _Sum(_Group):
-    """n-ary sum: each node adds one row of the gathered matrix; every partial is 1."""
-
-    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values, grads) -> None:
-        super().__init__(op, start, parents, values, grads)
-        self.read, self.scatter = _Read(values, parents), _Scatter(grads, parents)
-        self.spread = np.broadcast_to(self.out_grad[:, None], parents.shape)  # each node's grad, once per input
-
-    def forward(self, values: np.ndarray) -> None:
-        self.out[...] = NumpyMath.sum(self.read(values).T)
-
-    def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        self.scatter.add(grads, self.spread)
-
-
-class _Dot(_Group):
-    """n-ary dot, row by row: out = sum_i w_i x_i; d/dw_i = x_i, d/dx_i = w_i."""
-
-    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values, grads) -> None:
-        super().__init__(op, start, parents, values, grads)
-        n = parents.shape[1] // 2
-        w, x = parents[:, :n], parents[:, n:]
-        self.read_w, self.read_x = _Read(values, w), _Read(values, x)
-        self.scatter_w = _Scatter(grads, w) if needed[w].any() else None
-        self.scatter_x = _Scatter(grads, x) if needed[x].any() else None
-
-    def forward(self, values: np.ndarray) -> None:
-        self.W, self.X = self.read_w(values), self.read_x(values)
-        self.out[...] = np.einsum("ij,ij->i", self.W, self.X)
-
-    def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        g = self.out_grad[:, None]
-        if self.scatter_w:
-            self.scatter_w.add(grads, g * self.X)
-        if self.scatter_x:
-            self.scatter_x.add(grads, g * self.W)
-
-
-class _DotMatmul(_Group):
-    """A group of dots that pairs a few weight rows with a few input rows, as one matmul.
-
-    The neurons of a layer applied to a batch are such a group: node k takes weight row
-    a_k and input row b_k. One product P = X @ W.T gives every pair; node k reads
-    P[b_k, a_k]. Backward is the same chain rule in matrix form: with G holding each
-    node's gradient at its pair, dW = G.T @ X and dX = G @ W. When the nodes come
-    input by input, as a batch does, P *is* the group's output: no gather, no scatter.
-    """
-
-    def __init__(self, op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values, grads,
-                 w_rows, a, x_rows, b) -> None:
-        super().__init__(op, start, parents, values, grads)
-        self.shape = (len(x_rows), len(w_rows))
-        self.pair = b * len(w_rows) + a  # flat index of node k's pair in P
-        self.dense = np.array_equal(self.pair, np.arange(len(self.pair)))
-        self.G = None if self.dense else np.zeros(self.shape[0] * self.shape[1])  # pairs' grads, reused
-        self.scatter_pair = None if self.dense else _Scatter(self.G, self.pair)
-        self.read_w, self.read_x = _Read(values, w_rows), _Read(values, x_rows)
-        self.scatter_w = _Scatter(grads, w_rows) if needed[w_rows].any() else None
-        self.scatter_x = _Scatter(grads, x_rows) if needed[x_rows].any() else None
-
-    def forward(self, values: np.ndarray) -> None:
-        self.W, self.X = self.read_w(values), self.read_x(values)
-        if self.dense:
-            np.matmul(self.X, self.W.T, out=self.out.reshape(self.shape))
-        else:
-            self.out[...] = (self.X @ self.W.T).ravel()[self.pair]
-
-    def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
-        if self.dense:
-            G = self.out_grad.reshape(self.shape)
-        else:
-            self.G.fill(0.0)
-            self.scatter_pair.add(self.G, self.out_grad)
-            G = self.G.reshape(self.shape)
-        if self.scatter_w:
-            self.scatter_w.add(grads, G.T @ self.X)
-        if self.scatter_x:
-            self.scatter_x.add(grads, G @ self.W)
-
-
-def _kernel(op: Op, start: int, parents: np.ndarray, needed: np.ndarray, values: np.ndarray, grads: np.ndarray) -> _Group:
-    """Choose how to compute one group, or say clearly why it cannot be compiled.
-
-    `needed[i]` says whether node i's gradient is wanted (it is, or leads to, a target).
-    """
+def _kernel(op: Op, kind: object, in_b: bool, members: list[int], parents: list, pos: np.ndarray, needed: list):
+    """Choose how to compute one group (`need[k, j]`: is input j of node k wanted?)."""
+    start, stop = int(pos[members[0]]), int(pos[members[0]]) + len(members)
+    flat = np.array([parents[i] for i in members], dtype=np.intp)
+    rows = pos[flat]
+    need = np.array(needed, dtype=bool)[flat]
+    if op is BROADCAST:
+        return Broadcast(op, start, stop, rows[:, 0], need[:, 0])
     if op is ops.SUM:
-        return _Sum(op, start, parents, needed, values, grads)
+        return Sum(op, start, stop, in_b, rows, need)
     if op is ops.DOT:
-        n = parents.shape[1] // 2
-        w_rows, a = np.unique(parents[:, :n], axis=0, return_inverse=True)
-        x_rows, b = np.unique(parents[:, n:], axis=0, return_inverse=True)
-        if len(parents) > 1 and len(w_rows) * len(x_rows) <= 2 * len(parents):
-            return _DotMatmul(op, start, parents, needed, values, grads, w_rows, a.ravel(), x_rows, b.ravel())
-        return _Dot(op, start, parents, needed, values, grads)
+        h = rows.shape[1] // 2
+        w, x, need_w, need_x = rows[:, :h], rows[:, h:], need[:, :h], need[:, h:]
+        if in_b:
+            return BatchDot(op, start, stop, w, x, bool(kind), need_w, need_x)
+        w_rows, a = np.unique(w, axis=0, return_inverse=True)
+        x_rows, b = np.unique(x, axis=0, return_inverse=True)
+        if len(members) > 1 and len(w_rows) * len(x_rows) <= 2 * len(members):
+            return DotMatmul(op, start, stop, w_rows, a.ravel(), x_rows, b.ravel(),
+                             _rows_wanted(w_rows, w, need_w), _rows_wanted(x_rows, x, need_x))
+        return Dot(op, start, stop, w, x, need_w, need_x)
+    flags = kind if in_b else (False,) * rows.shape[1]
+    columns = [(rows[:, j], flags[j]) for j in range(rows.shape[1])]
+    return Elementwise(op, start, stop, in_b, columns, need)
+
+
+def _rows_wanted(unique: np.ndarray, rows: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """For each entry of the distinct rows, whether its gradient is wanted (a row is a
+    node, so every copy of it says the same)."""
+    wanted = dict(zip(rows.ravel().tolist(), need.ravel().tolist()))
+    return np.array([wanted[r] for r in unique.ravel().tolist()], dtype=bool).reshape(unique.shape)
+
+
+def _check_replayable(op: Op) -> None:
+    """An op whose formulas call something numpy lacks fails here, not mid-training."""
     if op.arity is None:
-        raise NotImplementedError(
-            f"compile has no matrix form for the n-ary op {op.name!r}; only sum and dot are n-ary"
-        )
-    group = _TableOp(op, start, parents, needed, values, grads)
-    try:  # an op whose formulas call something numpy lacks fails here, not mid-training
+        if op is not ops.SUM and op is not ops.DOT:
+            raise NotImplementedError(f"compile has no matrix form for the n-ary op {op.name!r}; only sum and dot are n-ary")
+        return
+    try:
         with np.errstate(all="ignore"):
             probe = [np.ones(1) for _ in range(op.arity)]
             op.partials(NumpyMath, op.forward(NumpyMath, *probe), *probe)
     except (AttributeError, TypeError) as error:
         raise NotImplementedError(f"the op {op.name!r} cannot be replayed with numpy: {error}") from None
-    return group

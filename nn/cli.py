@@ -216,8 +216,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--points", type=positive_int, metavar="N",
                        help="number of points for moons/circles (default 100)")
     train.add_argument("--noise", type=non_negative_float, help="noise for moons/circles")
-    train.add_argument("--compile", action="store_true",
-                       help="replay a compiled graph instead of rebuilding it each step (faster)")
+    train.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                       help="replay one compiled graph over every batch (the default; --no-compile "
+                            "rebuilds the graph eagerly each step)")
     train.add_argument("--save", metavar="PATH", help="write the trained model (JSON)")
     train.add_argument("--plot", metavar="PATH",
                        help="write the loss curve and (for 2-D data) the decision boundary as PNGs")

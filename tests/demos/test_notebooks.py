@@ -153,7 +153,7 @@ def test_start_here_trains_with_a_progress_widget(run):
     assert [(b["value"], b["max"]) for b in bars] == [(100.0, 100.0)]
     labels = " ".join(m["state"]["value"] for m in state.values() if m["model_name"] == "HTMLModel")
     labels = labels.replace("\u2007", " ")  # tqdm pads with figure spaces
-    assert "training: 100%" in labels and re.search(r"100/100 \[\d\d:\d\d&lt;00:00, loss=[\d.e+-]+, acc=\d+\.\d%\]", labels)
+    assert "training (replay): 100%" in labels and re.search(r"100/100 \[\d\d:\d\d&lt;00:00, loss=[\d.e+-]+, acc=\d+\.\d%\]", labels)
 
 
 def test_000_the_tanh_neuron(run):

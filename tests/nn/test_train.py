@@ -128,7 +128,7 @@ def test_progress_bar_on_a_terminal_fits_its_width_with_eta_loss_and_accuracy(mo
                                                        loss="hinge", epochs=3))  # progress=None
     lines = [line for line in re.split(r"[\r\n]+", text) if line]
     final = lines[-1]
-    assert final.startswith("training: 100%") and "3/3" in final
+    assert final.startswith("training (replay): 100%") and "3/3" in final  # the path that runs
     assert re.search(r"\[\d\d:\d\d<\d\d:\d\d", final)  # elapsed < remaining: the ETA
     assert re.search(r"loss=[\d.e+-]+, acc=\d+\.\d%\]", final)
     assert max(len(line.rstrip()) for line in lines) < 80  # one line that never wraps
@@ -234,3 +234,16 @@ def test_training_beside_an_evaluator_in_no_grad_gives_the_same_parameters():
         sys.setswitchinterval(switch)
     assert evaluations > 10
     assert trained == [alone]  # bit for bit
+
+
+def test_inside_a_lab_tamper_fit_trains_eagerly_and_says_why():
+    """The replay computes honest partials, so a tampered backward needs the walk."""
+    from engine.lab import tamper
+
+    d = data.load("xor")
+    honest = fit(MLP(2, [3, 1], seed=2), d, epochs=3, progress=False)
+    with tamper("tanh", "tanh-as-1-minus-tanh"):
+        tampered = fit(MLP(2, [3, 1], seed=2), d, epochs=3, progress=False)
+    assert honest.path == "compiled replay"
+    assert tampered.path.startswith("eager: the backward of tanh is tampered with")
+    assert tampered.loss != honest.loss

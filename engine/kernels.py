@@ -1,0 +1,380 @@
+"""The replay's kernels: how one group of same-op nodes is computed, forward and back.
+
+Storage is two arrays per batch size (`Arrays`): `u` holds the nodes that do not depend
+on the data (parameters, constants and what is computed from them alone), one number
+each; `b` holds the nodes that do, one row of numbers per node, one column per example.
+Gradients mirror them (`gu`, `gb`). A group's outputs are a contiguous slice of one of
+them, its inputs fixed rows (`Rows`).
+
+Every number comes from the op table: unary and binary ops run their own entries over
+numpy arrays (`NumpyMath`), `sum` and `dot` get the matrix form of theirs (a dot whose
+nodes share weight rows and input rows, as a layer's neurons do, is one matrix product).
+numpy does not raise: the replay checks the results once per pass and, if a number is
+not finite, replays that example with floats to raise what eager raises (see
+`engine.replay`). Groups too small for numpy to pay run as `ScalarRun`s, in plain floats
+through the same table, which raises as eager does by itself.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .ops import FloatMath, Op
+from .value import ARITHMETIC_ERRORS
+
+__all__ = ["NumpyMath", "Arrays", "Rows", "Elementwise", "Sum", "Dot", "DotMatmul", "BatchDot",
+           "Broadcast", "ScalarRun"]
+
+
+class NumpyMath:
+    """The op table's backend over numpy float64 arrays (no checks: see `engine.replay`)."""
+
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    tanh = staticmethod(np.tanh)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    div = staticmethod(np.true_divide)
+
+    @staticmethod
+    def sigmoid(a):
+        e = np.exp(-np.abs(a))  # the float backend's two branches, both at once
+        r = 1.0 / (1.0 + e)
+        return np.where(a >= 0.0, r, e * r)
+
+    @staticmethod
+    def relu(a):
+        return np.maximum(a, 0.0)  # NaN stays NaN and -0.0 gives 0.0, as in the float backend
+
+    @staticmethod
+    def step(a):
+        return a > 0.0  # booleans: numpy multiplies them as 0.0 and 1.0, without a copy to floats
+
+    @staticmethod
+    def sech2(a):
+        big = np.abs(a) >= 350.0
+        c = np.cosh(np.where(big, 0.0, a))
+        e = np.exp(-2.0 * np.abs(a))
+        return np.where(big, 4.0 * e / ((1.0 + e) * (1.0 + e)), 1.0 / (c * c))
+
+    @staticmethod
+    def pow(a, p):
+        return np.power(a, p)
+
+    @staticmethod
+    def sum(xs):
+        """Sum over the inputs: a sequence of arrays, or a matrix with one input per row."""
+        return np.sum(xs, axis=0)
+
+    @staticmethod
+    def dot(ws, xs):
+        return np.sum(np.multiply(ws, xs), axis=0)
+
+
+class Arrays:
+    """Values and gradients for one batch size: `u`, `gu` (n,) and `b`, `gb` (m, batch)."""
+
+    __slots__ = ("u", "b", "gu", "gb", "suspect")
+
+    def __init__(self, n_unbatched: int, n_batched: int, batch: int) -> None:
+        self.u, self.gu = np.zeros(n_unbatched), np.zeros(n_unbatched)
+        self.b, self.gb = np.zeros((n_batched, batch)), np.zeros((n_batched, batch))
+        self.suspect = False  # a partial that no gradient needed was not finite
+
+
+class Rows:
+    """Fixed rows of a value or gradient array: read them, or add amounts into them.
+
+    A contiguous run of rows is a slice (a view, no copy). Amounts go only to the rows
+    `wanted` says a gradient is wanted from (not to data or constants); repeated rows
+    (a weight used by many nodes) must receive every amount, so those are first summed.
+    """
+
+    def __init__(self, index: Sequence[int] | np.ndarray, wanted: np.ndarray | None = None) -> None:
+        index = np.asarray(index, dtype=np.intp)
+        self.shape = index.shape
+        flat = index.ravel()
+        self.key = _slice(flat)
+        picked = None if wanted is None or wanted.all() else np.flatnonzero(np.ravel(wanted))
+        into = flat if picked is None else flat[picked]
+        self.pick = None if picked is None else _slice(picked)
+        self.into = _slice(into)
+        order = np.argsort(into, kind="stable")
+        ranked = into[order]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]]) if into.size else np.zeros(0, np.intp)
+        self.repeated = len(starts) < into.size
+        self.order, self.starts, self.targets = order, starts, ranked[starts]
+
+    def get(self, array: np.ndarray) -> np.ndarray:
+        return array[self.key].reshape(self.shape + array.shape[1:])
+
+    def add(self, array: np.ndarray, amounts) -> None:
+        full = self.shape + array.shape[1:]
+        if np.shape(amounts) != full:
+            amounts = np.broadcast_to(amounts, full)
+        amounts = amounts.reshape((-1,) + array.shape[1:])
+        if self.pick is not None:
+            amounts = amounts[self.pick]
+        if self.repeated:
+            array[self.targets] += np.add.reduceat(amounts[self.order], self.starts, axis=0)
+        else:
+            array[self.into] += amounts
+
+
+def _slice(flat: np.ndarray) -> slice | np.ndarray:
+    """`flat` as a slice when it is a contiguous run of indices (reads become views)."""
+    if flat.size and flat[-1] - flat[0] == flat.size - 1 and np.array_equal(np.diff(flat), np.ones(flat.size - 1)):
+        return slice(int(flat[0]), int(flat[-1]) + 1)
+    return flat
+
+
+def _space(arrays: Arrays, batched: bool) -> tuple[np.ndarray, np.ndarray]:
+    return (arrays.b, arrays.gb) if batched else (arrays.u, arrays.gu)
+
+
+class Group:
+    """The nodes of one (level, op, shape): outputs rows start:stop of `u` or `b`."""
+
+    def __init__(self, op: Op, start: int, stop: int, batched: bool) -> None:
+        self.op, self.start, self.stop, self.batched = op, start, stop, batched
+        self.out = slice(start, stop)
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+class Elementwise(Group):
+    """A unary or binary op (or pow): forward and partials straight from the op table.
+
+    In a batched group an input column that does not depend on the data is one number
+    per node, broadcast over the batch; its gradient is summed over the batch.
+    """
+
+    def __init__(self, op: Op, start: int, stop: int, batched: bool,
+                 columns: list[tuple[np.ndarray, bool]], need: np.ndarray) -> None:
+        super().__init__(op, start, stop, batched)
+        self.columns = [(Rows(idx, need[:, j]), col_batched) for j, (idx, col_batched) in enumerate(columns)]
+        self.needed = need.any(axis=0).tolist()
+
+    def forward(self, a: Arrays) -> None:
+        ins = []
+        for rows, col_batched in self.columns:
+            x = rows.get(a.b if col_batched else a.u)
+            ins.append(x[:, None] if self.batched and not col_batched else x)
+        self.ins = ins
+        _space(a, self.batched)[0][self.out] = self.op.forward(NumpyMath, *ins)
+
+    def backward(self, a: Arrays) -> None:
+        values, grads = _space(a, self.batched)
+        g = grads[self.out]
+        partials = self.op.partials(NumpyMath, values[self.out], *self.ins)
+        for (rows, col_batched), needed, d in zip(self.columns, self.needed, partials):
+            if not needed:
+                if not np.isfinite(np.sum(d)):
+                    a.suspect = True  # eager would compute it (and may raise): let the check see
+                continue
+            amount = g if type(d) is float and d == 1.0 else g * d
+            if self.batched and not col_batched:
+                amount = np.sum(amount, axis=1)
+            rows.add(a.gb if col_batched else a.gu, amount)
+
+
+class Sum(Group):
+    """n-ary sum: each node adds one row of the gathered inputs; every partial is 1."""
+
+    def __init__(self, op: Op, start: int, stop: int, batched: bool, parents: np.ndarray, need: np.ndarray) -> None:
+        super().__init__(op, start, stop, batched)
+        self.rows, self.needed = Rows(parents, need), bool(need.any())
+
+    def forward(self, a: Arrays) -> None:
+        values = _space(a, self.batched)[0]
+        values[self.out] = np.sum(self.rows.get(values), axis=1)
+
+    def backward(self, a: Arrays) -> None:
+        if self.needed:
+            grads = _space(a, self.batched)[1]
+            self.rows.add(grads, grads[self.out][:, None])
+
+
+class Dot(Group):
+    """n-ary dot over numbers that do not depend on the data, row by row:
+    out = sum_i w_i x_i; d/dw_i = x_i, d/dx_i = w_i."""
+
+    def __init__(self, op: Op, start: int, stop: int, w: np.ndarray, x: np.ndarray, need_w: np.ndarray,
+                 need_x: np.ndarray) -> None:
+        super().__init__(op, start, stop, False)
+        self.read_w, self.read_x = Rows(w, need_w), Rows(x, need_x)
+        self.need_w, self.need_x = bool(need_w.any()), bool(need_x.any())
+
+    def forward(self, a: Arrays) -> None:
+        self.W, self.X = self.read_w.get(a.u), self.read_x.get(a.u)
+        a.u[self.out] = np.einsum("ij,ij->i", self.W, self.X)
+
+    def backward(self, a: Arrays) -> None:
+        g = a.gu[self.out][:, None]
+        if self.need_w:
+            self.read_w.add(a.gu, g * self.X)
+        if self.need_x:
+            self.read_x.add(a.gu, g * self.W)
+
+
+class DotMatmul(Group):
+    """Dots that pair a few weight rows with a few input rows, as one matrix product.
+
+    The neurons of a layer applied to a recorded batch are such a group: node k takes
+    weight row a_k and input row b_k. One product P = X @ W.T gives every pair; node k
+    reads P[b_k, a_k]. Backward is the chain rule in matrix form: with G holding each
+    node's gradient at its pair, dW = G.T @ X and dX = G @ W.
+    """
+
+    def __init__(self, op: Op, start: int, stop: int, w_rows, a, x_rows, b, need_w: bool, need_x: bool) -> None:
+        super().__init__(op, start, stop, False)
+        self.shape = (len(x_rows), len(w_rows))
+        self.pair = b * len(w_rows) + a  # flat index of node k's pair in P
+        self.dense = np.array_equal(self.pair, np.arange(len(self.pair)))
+        self.scatter_pair = None if self.dense else Rows(self.pair)
+        self.read_w, self.read_x = Rows(w_rows, need_w), Rows(x_rows, need_x)
+        self.need_w, self.need_x = bool(need_w.any()), bool(need_x.any())
+
+    def forward(self, a: Arrays) -> None:
+        self.W, self.X = self.read_w.get(a.u), self.read_x.get(a.u)
+        P = self.X @ self.W.T
+        a.u[self.out] = P.ravel() if self.dense else P.ravel()[self.pair]
+
+    def backward(self, a: Arrays) -> None:
+        g = a.gu[self.out]
+        if self.dense:
+            G = g.reshape(self.shape)
+        else:
+            G = np.zeros(self.shape[0] * self.shape[1])
+            self.scatter_pair.add(G, g)
+            G = G.reshape(self.shape)
+        if self.need_w:
+            self.read_w.add(a.gu, G.T @ self.X)
+        if self.need_x:
+            self.read_x.add(a.gu, G @ self.W)
+
+
+class BatchDot(Group):
+    """Dots over the batch: the x side depends on the data; the w side does too, or not.
+
+    When no weight depends on the data and every node reads the same input row (a layer
+    of neurons over one example's activations), the group is one matrix product W @ X
+    with X of shape (inputs, batch): the batch is the matrix's second axis.
+    """
+
+    def __init__(self, op: Op, start: int, stop: int, w: np.ndarray, x: np.ndarray, w_batched: bool,
+                 need_w: bool, need_x: bool) -> None:
+        super().__init__(op, start, stop, True)
+        self.w_batched = w_batched
+        self.shared = not w_batched and bool((x == x[0]).all())
+        self.read_w = Rows(w, need_w)
+        self.read_x = Rows(x[0], need_x.any(axis=0)) if self.shared else Rows(x, need_x)
+        self.need_w, self.need_x = bool(need_w.any()), bool(need_x.any())
+
+    def forward(self, a: Arrays) -> None:
+        W = self.W = self.read_w.get(a.b if self.w_batched else a.u)
+        X = self.X = self.read_x.get(a.b)
+        if self.shared:
+            a.b[self.out] = W @ X
+        elif self.w_batched:
+            a.b[self.out] = np.einsum("knB,knB->kB", W, X)
+        else:
+            a.b[self.out] = np.einsum("kn,knB->kB", W, X)
+
+    def backward(self, a: Arrays) -> None:
+        G = a.gb[self.out]
+        W, X = self.W, self.X
+        if self.shared:
+            if self.need_w:
+                self.read_w.add(a.gu, G @ X.T)
+            if self.need_x:
+                self.read_x.add(a.gb, W.T @ G)
+            return
+        if self.need_w:
+            self.read_w.add(a.gb if self.w_batched else a.gu,
+                            G[:, None, :] * X if self.w_batched else np.einsum("kB,knB->kn", G, X))
+        if self.need_x:
+            self.read_x.add(a.gb, G[:, None, :] * (W if self.w_batched else W[:, :, None]))
+
+
+class Broadcast(Group):
+    """A number that does not depend on the data, copied into every example's column
+    (so a batched sum or dot reads one kind of input); its gradient is their sum."""
+
+    def __init__(self, op: Op, start: int, stop: int, sources: np.ndarray, need: np.ndarray) -> None:
+        super().__init__(op, start, stop, True)
+        self.rows, self.needed = Rows(sources, need), bool(need.any())
+
+    def forward(self, a: Arrays) -> None:
+        a.b[self.out] = self.rows.get(a.u)[:, None]
+
+    def backward(self, a: Arrays) -> None:
+        if self.needed:
+            self.rows.add(a.gu, np.sum(a.gb[self.out], axis=1))
+
+
+class ScalarRun:
+    """Consecutive groups too small for numpy to pay, run node by node in plain floats.
+
+    A long chain of tiny groups (100,000 tanh in a row) would otherwise pay numpy's cost
+    per call at every level. Here each node is the op table's float forward and
+    partials, as in eager. At the first error or number that is not finite, `check(a)`
+    runs the recorded graph as eager does and raises what eager raises (a rewritten node
+    is not what the user wrote); `explain(row, inputs, error, backward=True)` names the
+    op whose partial fails in backward.
+    """
+
+    def __init__(self, members: np.ndarray, s, explain, check) -> None:
+        """`members`: plan nodes in order, whose rows of `u` (in schedule `s`) are contiguous."""
+        self.start = int(s.pos[members[0]])
+        self.stop = self.start + len(members)
+        nodes = members.tolist()
+        arity = [len(s.parents[i]) for i in nodes]
+        rows = s.pos[np.array([p for i in nodes for p in s.parents[i]], dtype=np.intp)]
+        # Local slots: the run's outside inputs first, then its own nodes.
+        inside = rows >= self.start
+        self.outside = np.unique(rows[~inside])
+        local = np.where(inside, rows - self.start + len(self.outside), np.searchsorted(self.outside, rows)).tolist()
+        ends = np.cumsum(arity).tolist()
+        self.nodes = [(s.ops[i], tuple(local[e - k:e]), s.needed[i]) for i, k, e in zip(nodes, arity, ends)]
+        self.explain, self.check = explain, check
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def forward(self, a: Arrays) -> None:
+        local = a.u[self.outside].tolist()
+        checked = False
+        for k, (op, parents, _) in enumerate(self.nodes):
+            ins = [local[p] for p in parents]
+            try:
+                out = op.forward(FloatMath, *ins)
+            except ARITHMETIC_ERRORS as error:
+                self.check(a)  # raises what eager raises, naming the op as the user wrote it
+                raise self.explain(self.start + k, ins, error) from None
+            if out - out != 0.0 and not checked:  # inf or NaN: overflow, or an anomaly if checked
+                self.check(a)
+                checked = True  # eager let it pass: it flows on, as NaN data does
+            local.append(out)
+        self.local = local
+        a.u[self.start:self.stop] = local[len(self.outside):]
+
+    def backward(self, a: Arrays) -> None:
+        local, base = self.local, len(self.outside)
+        grads = [0.0] * base + a.gu[self.start:self.stop].tolist()
+        for k in range(len(self.nodes) - 1, -1, -1):
+            op, parents, needed = self.nodes[k]
+            ins = [local[p] for p in parents]
+            try:
+                partials = op.partials(FloatMath, local[base + k], *ins)
+            except ARITHMETIC_ERRORS as error:
+                raise self.explain(self.start + k, ins, error, backward=True) from None
+            if needed:
+                g = grads[base + k]
+                for p, d in zip(parents, partials):
+                    grads[p] += g * d
+        a.gu[self.outside] += grads[:base]
+        a.gu[self.start:self.stop] = grads[base:]
+
