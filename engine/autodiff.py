@@ -111,6 +111,11 @@ class ValueMath:
         return FloatMath.step(a.data)
 
     @staticmethod
+    def sign(a: Value) -> float:
+        """A constant -1, 0 or 1, flat wherever it has a derivative (as step)."""
+        return FloatMath.sign(a.data)
+
+    @staticmethod
     def dot(ws, xs) -> Value:
         return apply(ops.DOT, *ws, *xs)
 
@@ -181,17 +186,21 @@ def local_partials(node: Value, m=FloatMath) -> tuple:
     """d(node)/d(parent) for each parent, from the op table, in backend `m`."""
     op = node._op
     parents = node._parents
+    inputs = [m.of(p) for p in parents]
     try:
-        return op.partials(m, m.of(node), *[m.of(p) for p in parents])
-    except ZeroDivisionError as error:  # e.g. x**0.5 at x = 0: defined, but not its slope
-        shown = op.write([p.label or repr(p.data) for p in parents])
-        raise ZeroDivisionError(
-            f"in backward: the derivative of {shown} is infinite at {', '.join(map(describe, parents))} ({error})"
-        ) from None
-    except ARITHMETIC_ERRORS as error:
-        raise type(error)(
-            f"in backward: the local derivative of {op.name}({', '.join(map(describe, parents))}): {error}"
-        ) from None
+        return op.partials(m, m.of(node), *inputs)
+    except ARITHMETIC_ERRORS as error:  # the backend's numbers (a replay's, say), not .data
+        raise partial_error(op, [p.label for p in parents], [float(x) for x in inputs], error) from None
+
+
+def partial_error(op, labels: Sequence[str | None], numbers: Sequence[float], error: Exception) -> Exception:
+    """The error backward raises when `op`'s local derivative fails at `numbers`, in the
+    user's terms (the replay raises the same)."""
+    shown = ", ".join(f"{label}={x!r}" if label else repr(x) for label, x in zip(labels, numbers))
+    if isinstance(error, ZeroDivisionError):  # e.g. x**0.5 at x = 0: defined, but not its slope
+        written = op.write([label or repr(x) for label, x in zip(labels, numbers)])
+        return ZeroDivisionError(f"in backward: the derivative of {written} is infinite at {shown} ({error})")
+    return type(error)(f"in backward: the local derivative of {op.name}({shown}): {error}")
 
 
 def reverse_walk(order: Sequence[Value], grads: dict, m=FloatMath) -> Iterator[Visit]:

@@ -47,6 +47,8 @@ class NumpyMath:
     def relu(a):
         return np.maximum(a, 0.0)  # NaN stays NaN and -0.0 gives 0.0, as in the float backend
 
+    sign = staticmethod(np.sign)  # 0 at 0 and NaN at NaN, as the float backend's
+
     @staticmethod
     def step(a):
         return a > 0.0  # booleans: numpy multiplies them as 0.0 and 1.0, without a copy to floats

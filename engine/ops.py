@@ -154,6 +154,11 @@ class FloatMath:
         return 0.0 if a <= 0.0 else a  # NaN stays NaN, so detect_anomaly can see it
 
     @staticmethod
+    def sign(a: float) -> float:
+        """-1, 0 or 1: the derivative of abs (0 at the kink, by convention; NaN stays NaN)."""
+        return 1.0 if a > 0.0 else -1.0 if a < 0.0 else a * 0.0
+
+    @staticmethod
     def step(a: float) -> float:
         """Heaviside step, the derivative of relu (0 at the kink, by convention)."""
         return 1.0 if a > 0.0 else 0.0
@@ -258,7 +263,7 @@ SQRT = Op(name="sqrt", symbol="√", arity=1, written="sqrt({0})",
 # A kink at 0: the partial there is 0 by convention, as relu's is.
 ABS = Op(name="abs", symbol="abs", arity=1, written="abs({0})",
          forward=lambda m, a: m.relu(a) + m.relu(-a),
-         partials=lambda m, out, a: (m.step(a) - m.step(-a),),
+         partials=lambda m, out, a: (m.sign(a),),
          formulas=("1 if {0} > 0 else (-1 if {0} < 0 else 0)",))
 SUM = Op(name="sum", symbol="Σ", arity=None, written=lambda names: f"Σ({', '.join(names)})",
          latex=lambda names: " + ".join(names),

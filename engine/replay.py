@@ -33,7 +33,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from . import ops
-from .autodiff import reverse_walk, topological_order
+from .autodiff import partial_error, reverse_walk, topological_order
 from .context import state
 from .kernels import (Arrays, BatchDot, Broadcast, Dot, DotMatmul, Elementwise, NumpyMath, ScalarRun, Sum)
 from .ops import FloatMath, Op
@@ -288,9 +288,10 @@ def _error(op: Op, sources: Sequence[Value | None], inputs: list[float], error: 
     that is not finite an OverflowError (finite inputs) or, under detect_anomaly, a
     FloatingPointError; None when eager lets it pass."""
     shown = ", ".join(f"{v.label}={x!r}" if v is not None and v.label else repr(x) for v, x in zip(sources, inputs))
+    if error is not None and backward:
+        return partial_error(op, [v.label if v is not None else None for v in sources], inputs, error)
     if error is not None:
-        where = "in backward: the local derivative of " if backward else ""
-        return type(error)(f"{where}{op.name}({shown}): {error}")
+        return type(error)(f"{op.name}({shown}): {error}")
     finite_param = op.param is None or np.isfinite(op.param)
     if finite_param and all(x - x == 0.0 for x in inputs):
         return OverflowError(f"{op.name}({shown}) overflows to {out!r}")

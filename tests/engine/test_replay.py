@@ -345,7 +345,7 @@ def test_a_partial_that_eager_rejects_raises_in_backward():
     compiled = compile(x**0.5)
     x.data = 0.0
     assert compiled.forward() == 0.0
-    with pytest.raises(ZeroDivisionError, match="in backward: the local derivative of pow"):
+    with pytest.raises(ZeroDivisionError, match=r"in backward: the derivative of x\*\*0.5 is infinite at x=0.0"):
         compiled.backward()
 
 

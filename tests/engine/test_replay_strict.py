@@ -75,7 +75,7 @@ def test_a_partial_eager_refuses_raises_even_when_no_gradient_needs_it():
         root.backward()
     compiled = compile(root, wrt=[w])  # eager computes every partial; so does the replay
     compiled.forward()
-    with pytest.raises(ZeroDivisionError, match="local derivative of pow"):
+    with pytest.raises(ZeroDivisionError, match=r"the derivative of a\*\*0.5 is infinite at a=0.0"):
         compiled.backward()
 
 
@@ -86,7 +86,7 @@ def test_a_partial_eager_refuses_raises_in_numpy_groups_too():
     compiled = compile(root, wrt=ws)
     a.data = 0.0
     compiled.forward()
-    with pytest.raises(ZeroDivisionError, match="local derivative of pow"):
+    with pytest.raises(ZeroDivisionError, match=r"the derivative of 0.0\*\*0.5 is infinite at 0.0"):
         compiled.backward()
 
 
