@@ -29,7 +29,7 @@ from .trace import diff, load, trace
 from .value import ARITHMETIC_ERRORS, check_label
 
 __all__ = [
-    "add_commands", "Parser", "UsageError", "CommandFailed", "run_command",
+    "add_commands", "add_command", "Parser", "UsageError", "CommandFailed", "run_command",
     "parse_assignments", "build", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE",
 ]
 
@@ -278,12 +278,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     step.add_argument("--trace", metavar="PATH",
                       help="also write every node's value, gradient and local partials as JSON")
 
-    compare_traces = subparsers.add_parser(
-        "diff", help="the first node where two traces disagree", epilog=DIFF_EXAMPLES,
+    compare_traces = add_command(subparsers, "diff", run_diff,
+        help="the first node where two traces disagree", epilog=DIFF_EXAMPLES,
         description="Compare two traces (from step --trace, engine.trace, or any engine that\n"
                     "writes the format of docs/views.md): structure, then every value, then\n"
                     "every gradient, and name the first node that differs.")
-    compare_traces.set_defaults(func=run_diff)
     compare_traces.add_argument("mine", help="your trace (JSON)")
     compare_traces.add_argument("reference", help="the trace to compare it with")
     compare_traces.add_argument("--rtol", type=non_negative_float, default=1e-9,
@@ -301,13 +300,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_quiz(subparsers: argparse._SubParsersAction) -> None:
-    quiz = subparsers.add_parser(
-        "quiz", help="a page where a learner fills in the walk, checked as they type; grade hand-in codes",
+    quiz = add_command(subparsers, "quiz", run_quiz,
+        help="a page where a learner fills in the walk, checked as they type; grade hand-in codes",
         description="Make a quiz on a formula's walk (forward values, local partials, chain-rule\n"
                     "products, gradients) as one self-contained page, print its key, or grade\n"
                     "the hand-in code a learner's page shows (quiz grade CODE ...).\n\n" + EXPRESSION_HELP,
         epilog=QUIZ_EXAMPLES)
-    quiz.set_defaults(func=run_quiz)
     quiz.add_argument("words", nargs="*", metavar="FORMULA name=value",
                       help="the formula and its values; or: grade CODE, then the same formula (or --random ...)")
     quiz.add_argument("--random", action="store_true", help="a fresh formula made from --seed and --level")
@@ -323,12 +321,19 @@ def _add_quiz(subparsers: argparse._SubParsersAction) -> None:
     quiz.add_argument("--name", metavar="NAME", help="what to call the result (default f)")
 
 
+def add_command(subparsers: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int],
+                **options) -> argparse.ArgumentParser:
+    """A subcommand that `run` carries out; `options` (help, description, epilog) go to argparse."""
+    parser = subparsers.add_parser(name, **options)
+    parser.set_defaults(func=run)
+    return parser
+
+
 def _expression_command(subparsers: argparse._SubParsersAction, name: str, run: Callable,
                         help: str, description: str, examples: str) -> argparse.ArgumentParser:
     """A subcommand that takes a formula and its values (graph, step, check)."""
-    parser = subparsers.add_parser(name, help=help, epilog=examples,
-                                   description=f"{description}\n\n{EXPRESSION_HELP}")
-    parser.set_defaults(func=run)
+    parser = add_command(subparsers, name, run, help=help, epilog=examples,
+                         description=f"{description}\n\n{EXPRESSION_HELP}")
     parser.add_argument("expression", help='the formula, in quotes: "tanh(w*x + b)"')
     parser.add_argument("values", nargs="*", default=[], metavar="name=value",
                         help="the value of each variable, e.g. w=2.3 b=-1.2")

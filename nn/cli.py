@@ -26,7 +26,7 @@ from engine import explain, no_grad, parse
 from engine.check import compare
 from engine.draw import INSTALL_HELP, draw, render, renderer_available
 from engine.cli import (
-    EXIT_OK, CommandFailed, Parser, UsageError, add_commands, non_negative_float,
+    EXIT_OK, CommandFailed, Parser, UsageError, add_command, add_commands, non_negative_float,
     positive_float, positive_int, run_command,
 )
 from engine.files import check_writable
@@ -42,7 +42,7 @@ from .module import ACTIVATIONS, MLP
 from .train import evaluate, fit
 
 
-from .playground.command import add_command as add_playground
+from .playground.command import add_playground
 
 __all__ = ["main", "build_parser", "TRAIN_DEFAULTS"]
 
@@ -130,15 +130,14 @@ def build_parser() -> Parser:
     _add_export(commands)
     add_playground(commands)
     _add_lab(commands)
-    demo = commands.add_parser(
-        "demo", help="the guided tour: neuron, steps, checks, graph, page, training",
+    demo = add_command(commands, "demo", run_demo,
+        help="the guided tour: neuron, steps, checks, graph, page, training",
         description="The guided tour, in under a minute: the documents' tanh neuron step by "
                     "step,\nautodiff against the hand-derived dC/dw and dC/db and finite "
                     "differences,\nits graph and step-through page, then the NOT gate and the "
                     "two-moons MLP trained.", epilog=DEMO_EXAMPLES)
     demo.add_argument("--out", default="out", metavar="DIR",
                       help="folder for the files it writes (default ./out)")
-    demo.set_defaults(func=run_demo)
     return parser
 
 
@@ -152,8 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ---------------------------------------------------------------- lab
 
 def _add_lab(commands: argparse._SubParsersAction) -> None:
-    lab = commands.add_parser(
-        "lab", help="break backprop on purpose: train with one classic mistake, watch gradcheck name it",
+    lab = add_command(commands, "lab", run_lab_command,
+        help="break backprop on purpose: train with one classic mistake, watch gradcheck name it",
         description="Train the same small network (MLP 2-8-1 on two moons, hinge loss) twice:\n"
                     "honestly, and with one op's backward making a classic mistake. Prints both\n"
                     "loss curves' ends and gradcheck's verdict on the tampered backward.\n\nmistakes:\n"
@@ -167,7 +166,6 @@ def _add_lab(commands: argparse._SubParsersAction) -> None:
     lab.add_argument("--epochs", type=positive_int, default=60, help="epochs per training (default 60)")
     lab.add_argument("--seed", type=int, default=0, help="weights and data (default 0)")
     lab.add_argument("--plot", metavar="PATH", help="write both loss curves here (PNG)")
-    lab.set_defaults(func=run_lab_command)
 
 
 def run_lab_command(args: argparse.Namespace) -> int:
@@ -183,8 +181,8 @@ def run_lab_command(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- train
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser(
-        "train", help="train an MLP on a data set (progress bar, --save, --plot)",
+    train = add_command(commands, "train", run_train,
+        help="train an MLP on a data set (progress bar, --save, --plot)",
         description="Train a multi-layer perceptron on a built-in data set or a file of your own.\n"
                     "Options left out take the data set's defaults (listed below).",
         epilog=TRAIN_EXAMPLES)
@@ -223,7 +221,6 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--plot", metavar="PATH",
                        help="write the loss curve and (for 2-D data) the decision boundary as PNGs")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(func=run_train)
 
 
 def _columns(text: str) -> list[str]:
@@ -396,8 +393,8 @@ def _plots(model, dataset, history, path: str) -> list[Path]:
 # ---------------------------------------------------------------- eval
 
 def _add_eval(commands: argparse._SubParsersAction) -> None:
-    ev = commands.add_parser(
-        "eval", help="load a saved model and predict",
+    ev = add_command(commands, "eval", run_eval,
+        help="load a saved model and predict",
         description="Load a model written by 'chainrule train --save' and print its outputs "
                     "for the given inputs\n(comma-separated, one group per example), or its "
                     "loss and accuracy on a data set.", epilog=EVAL_EXAMPLES)
@@ -407,7 +404,6 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--data", metavar="DATA",
                     help="report loss and accuracy on a built-in set or a file (with the model's columns)")
     ev.add_argument("--loss", help="the loss for --data (default: the one the model was trained with)")
-    ev.set_defaults(func=run_eval)
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -465,8 +461,8 @@ def _decision(outputs: list[float], schema) -> str:
 # ---------------------------------------------------------------- export
 
 def _add_export(commands: argparse._SubParsersAction) -> None:
-    ex = commands.add_parser(
-        "export", help="the model as a PyTorch script or an ONNX file; check it against PyTorch",
+    ex = add_command(commands, "export", run_export,
+        help="the model as a PyTorch script or an ONNX file; check it against PyTorch",
         description="Write a saved model as a runnable PyTorch script (--torch) or a float64\n"
                     "ONNX file (--onnx), and compare its outputs and gradients with PyTorch's\n"
                     "(--check; needs torch).", epilog=EXPORT_EXAMPLES)
@@ -477,7 +473,6 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
                     help="chainrule vs PyTorch: every output and gradient (exit 1 if they differ)")
     ex.add_argument("--data", metavar="DATA",
                     help="inputs for --check and the script's sample (default: random inputs)")
-    ex.set_defaults(func=run_export)
 
 
 # ---------------------------------------------------------------- demo

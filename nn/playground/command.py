@@ -5,14 +5,14 @@ import argparse
 import webbrowser
 from pathlib import Path
 
-from engine.cli import EXIT_OK, UsageError
+from engine.cli import EXIT_OK, UsageError, add_command
 
 from .. import data
 from ..data import Dataset
 from .server import PlaygroundServer
 from .session import Session
 
-__all__ = ["add_command", "load_data", "BUILT_IN"]
+__all__ = ["add_playground", "load_data", "BUILT_IN"]
 
 BUILT_IN = ("moons", "circles", "xor")
 
@@ -24,10 +24,10 @@ examples:
 """
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_playground(commands: argparse._SubParsersAction) -> None:
     """Register `chainrule playground` on the `chainrule` command line."""
-    parser = commands.add_parser(
-        "playground", help="train a network live in the browser: boundary, loss, the chain rule",
+    parser = add_command(commands, "playground", run,
+        help="train a network live in the browser: boundary, loss, the chain rule",
         description="Train a small network live in your browser: play, pause or step; watch the\n"
                     "decision boundary and the loss; add or drag points; pause and open the chain\n"
                     "rule at any node of the selected point's graph. The server listens on\n"
@@ -37,7 +37,6 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--target", metavar="COLUMN", help="the CSV file's label column (default: the last)")
     parser.add_argument("--port", type=_port, default=0, help="the port (default: any free one)")
     parser.add_argument("--no-browser", action="store_true", help="print the URL but do not open a browser")
-    parser.set_defaults(func=run)
 
 
 def _port(text: str) -> int:
