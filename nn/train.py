@@ -14,7 +14,6 @@ so a bad data set raises a ValueError and leaves the model as it was.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 import sys
@@ -27,9 +26,8 @@ from tqdm.auto import tqdm
 
 import engine
 import engine.autodiff
-import engine.context
 from engine import Value, lab
-from engine.context import no_grad
+from engine.context import gc_paused, no_grad, state
 
 from . import losses as _losses
 from .checks import whole
@@ -170,12 +168,6 @@ def evaluate(model: Module, data: Any, loss: "str | _losses.Loss" = "mse", *,
     return mean, _hits(scorer, outputs, targets, as_array) / len(rows)
 
 
-def _gc_paused() -> Callable[[], Any]:
-    """`engine.context.gc_paused` when the engine offers it; otherwise a no-op."""
-    paused = getattr(engine.context, "gc_paused", None)
-    return paused if callable(paused) else contextlib.nullcontext
-
-
 def fit(
     model: Module,
     data: Any,
@@ -202,58 +194,73 @@ def fit(
     whole(epochs, "epochs", minimum=0)
     X, y = _dataset(data)
     rows, targets = _prepare(model, X, y, loss_fn)
-    n = len(rows)
-    if batch_size is None:
-        batch_size = n
-    whole(batch_size, "batch_size (or None)")
-    batch_size = min(batch_size, n)
-    params = model.parameters()
-    if optimiser is None:
-        optimiser = SGD(params, lr=0.1)
-    elif not isinstance(optimiser, Optimiser):
-        raise TypeError(f"optimiser must be an nn.optim optimiser, got {type(optimiser).__name__}")
-    l2 = float(l2)
-    if not (math.isfinite(l2) and l2 >= 0.0):
-        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    batch_size, optimiser, l2 = _settings(len(rows), batch_size, optimiser, l2, model)
     weights = [p for name, p in model.named_parameters() if not name.endswith(".b") and name != "b"]
-    scorer = loss_fn.scorer(targets)
-    rng = random.Random(seed)
-    order = list(range(n))
-    paused = _gc_paused()
-    tampered = lab.active()  # the replay computes honest partials: a lab's mistake needs the walk
-    if compile and tampered is None:
-        step, why_not = _Replay.make(model, loss_fn, weights, l2, rows, targets)
-    else:
-        step, why_not = None, lab.describe_tamper(tampered) if tampered else ""
-    path = "compiled replay" if step is not None else f"eager: {why_not}" if why_not else "eager"
-    bar = progress_bar(epochs, _watched() if progress is None else bool(progress), desc=f"training ({path.split(':')[0].replace('compiled ', '')})")
+    step, path = _path(compile, model, loss_fn, weights, l2, rows, targets)
+    bar = progress_bar(epochs, _watched() if progress is None else bool(progress),
+                       desc=f"training ({path.split(':')[0].replace('compiled ', '')})")
     history = History(loss_name=loss_fn.name, path=path)
+    scorer, rng, order = loss_fn.scorer(targets), random.Random(seed), list(range(len(rows)))
     started = time.perf_counter()
     with bar:
         for epoch in range(1, epochs + 1):
-            if batch_size < n:
+            if batch_size < len(rows):
                 rng.shuffle(order)
-            total, hits = 0.0, 0
-            for start in range(0, n, batch_size):
-                batch = order[start:start + batch_size]
-                with paused():
-                    optimiser.zero_grad()
-                    if step is not None:
-                        value, outputs = step.run(batch, backward=True)
-                    else:
-                        value, outputs = _eager_step(model, loss_fn, rows, targets, batch, weights, l2)
-                    optimiser.step()
-                total += value * len(batch)
-                if scorer is not None:
-                    hits += _hits(scorer, outputs, map(targets.__getitem__, batch),
-                                  step.targets(batch) if step is not None else None)
-            history.loss.append(total / n)
-            history.accuracy.append(_accuracy(hits, n, scorer))
+            mean, hits = _epoch(step, model, loss_fn, rows, targets, order, batch_size, optimiser,
+                                weights, l2, scorer)
+            history.loss.append(mean)
+            history.accuracy.append(_accuracy(hits, len(rows), scorer))
             _show(bar, history.loss[-1], history.accuracy[-1])
             if callback is not None:
                 callback(epoch, history.loss[-1], history.accuracy[-1])
     history.seconds = time.perf_counter() - started
     return history
+
+
+def _settings(n: int, batch_size: int | None, optimiser: Optimiser | None, l2: float,
+              model: Module) -> tuple[int, Optimiser, float]:
+    """fit's batch size (at most the data), optimiser (SGD lr=0.1 by default) and l2, checked."""
+    batch_size = n if batch_size is None else whole(batch_size, "batch_size (or None)")
+    if optimiser is None:
+        optimiser = SGD(model.parameters(), lr=0.1)
+    elif not isinstance(optimiser, Optimiser):
+        raise TypeError(f"optimiser must be an nn.optim optimiser, got {type(optimiser).__name__}")
+    l2 = float(l2)
+    if not (math.isfinite(l2) and l2 >= 0.0):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    return min(batch_size, n), optimiser, l2
+
+
+def _path(compile: bool, model: Module, loss_fn: _losses.Loss, weights: list[Value], l2: float,
+          rows: list, targets: list) -> tuple["_Replay | None", str]:
+    """The replay where it gives eager's results, else None; and the path's name, with why."""
+    tampered = lab.active()  # the replay computes honest partials: a lab's mistake needs the walk
+    if compile and tampered is None:
+        step, why_not = _Replay.make(model, loss_fn, weights, l2, rows, targets)
+    else:
+        step, why_not = None, lab.describe_tamper(tampered) if tampered else ""
+    return step, "compiled replay" if step is not None else f"eager: {why_not}" if why_not else "eager"
+
+
+def _epoch(step, model: Module, loss_fn: _losses.Loss, rows: list, targets: list, order: list[int],
+           batch_size: int, optimiser: Optimiser, weights: list[Value], l2: float,
+           scorer) -> tuple[float, int]:
+    """One pass over the data, batch by batch: (mean loss, examples scored right)."""
+    total, hits = 0.0, 0
+    for start in range(0, len(rows), batch_size):
+        batch = order[start:start + batch_size]
+        with gc_paused():  # the step's graph has no cycles: reference counting frees it
+            optimiser.zero_grad()
+            if step is not None:
+                value, outputs = step.run(batch, backward=True)
+            else:
+                value, outputs = _eager_step(model, loss_fn, rows, targets, batch, weights, l2)
+            optimiser.step()
+        total += value * len(batch)
+        if scorer is not None:
+            hits += _hits(scorer, outputs, map(targets.__getitem__, batch),
+                          step.targets(batch) if step is not None else None)
+    return total / len(rows), hits
 
 
 def _eager_step(
@@ -293,7 +300,7 @@ class _Replay:
         the replay keeps the first example's: it must then give the other examples'
         eager loss and gradients, or the replay is refused.
         """
-        if not engine.context.state().grad_enabled:
+        if not state().grad_enabled:
             return None, "no_grad is on, so no graph is recorded"
         probes = sorted({0, len(rows) // 2, len(rows) - 1})
         graphs = [cls._graph(model, loss_fn, weights, l2, rows[k], targets[k]) for k in probes]
