@@ -61,51 +61,71 @@ state = _STATE.get
 """The State of the running thread or task (one C call: the hot path reads it once per Value)."""
 
 
-@contextmanager
-def _installed(new: State) -> Iterator[State]:
-    token = _STATE.set(new)
-    try:
-        yield new
-    finally:
-        _STATE.reset(token)
+class _Change:
+    """A block that runs under a changed State and puts the old one back on exit,
+    whatever order blocks in other threads or tasks exit in (a ContextVar token). A
+    class, not a generator: `scope` is entered once per neuron per example."""
+
+    __slots__ = ("_token",)
+
+    def _changed(self, now: State) -> State:
+        raise NotImplementedError
+
+    def __enter__(self) -> None:
+        self._token = _STATE.set(self._changed(state()))
+
+    def __exit__(self, *exc: object) -> None:
+        _STATE.reset(self._token)
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
+class no_grad(_Change):
     """Compute without recording a graph (evaluation, optimiser steps)."""
-    now = state()
-    with _installed(State(False, now.scope, now.anomaly, now.derivative)):
-        yield
+
+    __slots__ = ()
+
+    def _changed(self, now: State) -> State:
+        return State(False, now.scope, now.anomaly, now.derivative)
 
 
-@contextmanager
-def scope(name: str) -> Iterator[str]:
-    """Tag every Value made inside with `name`, nested under any enclosing scope."""
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ValueError(f"a scope name must be a non-empty string without '/', got {name!r}")
-    now = state()
-    where = name if now.scope is None else f"{now.scope}/{name}"
-    with _installed(State(now.grad_enabled, where, now.anomaly, now.derivative)):
-        yield where
+class scope(_Change):
+    """Tag every Value made inside with `name`, nested under any enclosing scope; the
+    block gets the full scope ("layer 1/neuron 2")."""
+
+    __slots__ = ("name", "_where")
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"a scope name must be a non-empty string without '/', got {name!r}")
+        self.name = name
+
+    def _changed(self, now: State) -> State:
+        self._where = self.name if now.scope is None else f"{now.scope}/{self.name}"
+        return State(now.grad_enabled, self._where, now.anomaly, now.derivative)
+
+    def __enter__(self) -> str:
+        super().__enter__()
+        return self._where
 
 
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
+class detect_anomaly(_Change):
     """Raise at the first op (forward or backward) that produces NaN or infinity."""
-    now = state()
-    with _installed(State(now.grad_enabled, now.scope, True, now.derivative)):
-        yield
+
+    __slots__ = ()
+
+    def _changed(self, now: State) -> State:
+        return State(now.grad_enabled, now.scope, True, now.derivative)
 
 
-@contextmanager
-def derivative_graph() -> Iterator[None]:
+class derivative_graph(_Change):
     """Inside, Values are gradients being built (`create_graph`, `grad`, `hessian`): a
     result that overflows to infinity is a value, as it is in float backward (`1/x` at
     x = 1e-300 has the gradient -inf), not an OverflowError naming an op the user never
     wrote. Anomaly checks still apply."""
-    now = state()
-    with _installed(State(now.grad_enabled, now.scope, now.anomaly, True)):
-        yield
+
+    __slots__ = ()
+
+    def _changed(self, now: State) -> State:
+        return State(now.grad_enabled, now.scope, now.anomaly, True)
 
 
 _gc_lock = threading.Lock()
