@@ -117,6 +117,15 @@ examples:
 """
 
 
+DEMO_HELP = "the guided tour: neuron, steps, checks, graph, page, training"
+DEMO_DESCRIPTION = (
+    "The guided tour, in under a minute: the documents' tanh neuron step by "
+    "step,\nautodiff against the hand-derived dC/dw and dC/db and finite "
+    "differences,\nits graph and step-through page, then the NOT gate and the "
+    "two-moons MLP trained."
+)
+
+
 def build_parser() -> Parser:
     """The whole command line: expression commands from engine, network commands here."""
     parser = Parser(prog="chainrule", description=__doc__.split("\n\n")[0] + "\n\n" + "\n".join(
@@ -130,12 +139,8 @@ def build_parser() -> Parser:
     _add_export(commands)
     add_playground(commands)
     _add_lab(commands)
-    demo = add_command(commands, "demo", run_demo,
-        help="the guided tour: neuron, steps, checks, graph, page, training",
-        description="The guided tour, in under a minute: the documents' tanh neuron step by "
-                    "step,\nautodiff against the hand-derived dC/dw and dC/db and finite "
-                    "differences,\nits graph and step-through page, then the NOT gate and the "
-                    "two-moons MLP trained.", epilog=DEMO_EXAMPLES)
+    demo = add_command(commands, "demo", run_demo, help=DEMO_HELP, description=DEMO_DESCRIPTION,
+                       epilog=DEMO_EXAMPLES)
     demo.add_argument("--out", default="out", metavar="DIR",
                       help="folder for the files it writes (default ./out)")
     return parser
@@ -392,12 +397,17 @@ def _plots(model, dataset, history, path: str) -> list[Path]:
 
 # ---------------------------------------------------------------- eval
 
+EVAL_HELP = "load a saved model and predict"
+EVAL_DESCRIPTION = (
+    "Load a model written by 'chainrule train --save' and print its outputs "
+    "for the given inputs\n(comma-separated, one group per example), or its "
+    "loss and accuracy on a data set."
+)
+
+
 def _add_eval(commands: argparse._SubParsersAction) -> None:
-    ev = add_command(commands, "eval", run_eval,
-        help="load a saved model and predict",
-        description="Load a model written by 'chainrule train --save' and print its outputs "
-                    "for the given inputs\n(comma-separated, one group per example), or its "
-                    "loss and accuracy on a data set.", epilog=EVAL_EXAMPLES)
+    ev = add_command(commands, "eval", run_eval, help=EVAL_HELP, description=EVAL_DESCRIPTION,
+                     epilog=EVAL_EXAMPLES)
     ev.add_argument("model", metavar="MODEL", help="the model file (JSON)")
     ev.add_argument("inputs", nargs="*", default=[], metavar="x1,x2,...",
                     help="one example's inputs, comma-separated (negative numbers: after --)")
@@ -460,12 +470,17 @@ def _decision(outputs: list[float], schema) -> str:
 
 # ---------------------------------------------------------------- export
 
+EXPORT_HELP = "the model as a PyTorch script or an ONNX file; check it against PyTorch"
+EXPORT_DESCRIPTION = (
+    "Write a saved model as a runnable PyTorch script (--torch) or a float64\n"
+    "ONNX file (--onnx), and compare its outputs and gradients with PyTorch's\n"
+    "(--check; needs torch)."
+)
+
+
 def _add_export(commands: argparse._SubParsersAction) -> None:
-    ex = add_command(commands, "export", run_export,
-        help="the model as a PyTorch script or an ONNX file; check it against PyTorch",
-        description="Write a saved model as a runnable PyTorch script (--torch) or a float64\n"
-                    "ONNX file (--onnx), and compare its outputs and gradients with PyTorch's\n"
-                    "(--check; needs torch).", epilog=EXPORT_EXAMPLES)
+    ex = add_command(commands, "export", run_export, help=EXPORT_HELP, description=EXPORT_DESCRIPTION,
+                     epilog=EXPORT_EXAMPLES)
     ex.add_argument("model", metavar="MODEL", help="the model file (JSON)")
     ex.add_argument("--torch", metavar="PATH.py", help="write a PyTorch script")
     ex.add_argument("--onnx", metavar="PATH.onnx", help="write an ONNX model (needs onnx)")

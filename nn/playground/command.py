@@ -24,14 +24,19 @@ examples:
 """
 
 
+PLAYGROUND_HELP = "train a network live in the browser: boundary, loss, the chain rule"
+PLAYGROUND_DESCRIPTION = (
+    "Train a small network live in your browser: play, pause or step; watch the\n"
+    "decision boundary and the loss; add or drag points; pause and open the chain\n"
+    "rule at any node of the selected point's graph. The server listens on\n"
+    "127.0.0.1 only and needs the token in the printed URL."
+)
+
+
 def add_playground(commands: argparse._SubParsersAction) -> None:
     """Register `chainrule playground` on the `chainrule` command line."""
-    parser = add_command(commands, "playground", run,
-        help="train a network live in the browser: boundary, loss, the chain rule",
-        description="Train a small network live in your browser: play, pause or step; watch the\n"
-                    "decision boundary and the loss; add or drag points; pause and open the chain\n"
-                    "rule at any node of the selected point's graph. The server listens on\n"
-                    "127.0.0.1 only and needs the token in the printed URL.", epilog=EXAMPLES)
+    parser = add_command(commands, "playground", run, help=PLAYGROUND_HELP, description=PLAYGROUND_DESCRIPTION,
+                         epilog=EXAMPLES)
     parser.add_argument("--data", default="moons", metavar="NAME|FILE.csv",
                         help=f"{', '.join(BUILT_IN)} (default moons) or a CSV file with two feature columns")
     parser.add_argument("--target", metavar="COLUMN", help="the CSV file's label column (default: the last)")
