@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -22,7 +20,7 @@ from tests.conftest import require
 from tests.demos.notebooks import execute
 from tests.engine.graphs import mlp_loss, neuron
 from tests.engine.test_one_walk import SOFTPLUS
-from tests.engine.test_player import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 KATEX = Path(os.environ.get("CHAINRULE_KATEX", ROOT / ".cache" / "katex" / "node_modules" / "katex" / "dist"))
@@ -128,15 +126,7 @@ def test_markdown_renders_real_tables():
 @pytest.fixture(scope="module")
 def page():
     require((KATEX / "katex.min.js").exists(), f"KaTeX in {KATEX} (npm install --prefix .cache/katex katex@0.16)")
-    require(shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        require(False, "the playwright package (pip install -e '.[dev]')")
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1400, "height": 900})
+    with chromium(1400, 900) as context:
         tab = context.new_page()
         tab.goto((KATEX / "katex.min.css").as_uri())  # a file:// origin, so local scripts load
         tab.set_content(f'<html><head><link rel="stylesheet" href="{(KATEX / "katex.min.css").as_uri()}">'
@@ -144,7 +134,6 @@ def page():
                         '<body style="font-size:14px"></body></html>')
         tab.wait_for_function("typeof katex !== 'undefined'")
         yield tab
-        context.close()
 
 
 TYPESET = """sources => sources.map(src => {

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import shutil
-import tempfile
 
 import pytest
 
@@ -15,14 +12,10 @@ from engine.draw import renderer_available
 from engine.player import frames, save_html
 from nn import MLP
 from nn.losses import squared_error
+from tests.browser import chromium
 from tests.conftest import require
 from tests.engine.graphs import neuron as documents_neuron
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 XSS = "<script>alert(1)</script>"
 
 
@@ -89,18 +82,8 @@ def test_save_html_refuses_bad_input(tmp_path):
 @pytest.fixture(scope="module")
 def browser():
     require(renderer_available(), "Graphviz (the `dot` program)")
-    require(shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        require(False, "the playwright package (pip install -e '.[dev]')")
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1280, "height": 800},
-        )
+    with chromium(1280, 800) as context:
         yield context
-        context.close()
 
 
 def open_page(browser, path):

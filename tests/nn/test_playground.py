@@ -6,7 +6,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from nn.playground.command import load_data
 from nn.playground.server import CSP, PlaygroundServer
 from nn.playground.session import CHOICES, CURVE_POINTS, GRID, LOSSES, Session, SettingsError, _Curve, target_form
 from tests.conftest import require
-from tests.engine.test_player import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 XSS = "<img src=x onerror=alert(1)>"
@@ -471,17 +470,8 @@ def test_cli_serves_until_stopped(how):
 @pytest.fixture
 def browser():
     require(renderer_available(), "Graphviz (the `dot` program)")
-    require(shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the dev extra installs it
-        require(False, "the playwright package (pip install -e '.[dev]')")
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1024, "height": 640}, accept_downloads=True)
+    with chromium(1024, 640, accept_downloads=True) as context:
         yield context
-        context.close()
 
 
 def body(page, key):
