@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
+
 from engine import Value
 
 from .checks import finite
@@ -31,7 +33,14 @@ __all__ = [
 Scorer = Callable[[Sequence[float], Sequence[float]], bool]
 
 
-def _argmax(xs: Sequence[float]) -> int:
+def _argmax(xs: "Sequence[float] | np.ndarray") -> "int | np.ndarray":
+    """The index of the first largest number. Given a batch as an array with one row per
+    output and one column per example (how `fit` scores the replay's outputs), one index
+    per example, computed at once."""
+    if isinstance(xs, np.ndarray) and xs.ndim == 2:
+        if not np.isnan(xs).any():
+            return xs.argmax(axis=0)
+        return np.array([_argmax(column) for column in xs.T.tolist()])
     best = 0
     for i in range(1, len(xs)):
         if xs[i] > xs[best]:

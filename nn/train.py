@@ -363,9 +363,9 @@ def _hits(scorer: Any, outputs: "np.ndarray | list", targets: Iterable, as_array
     of numbers).
 
     Speed, in one place (tested equal to the plain loop): a scorer written with
-    elementwise comparisons, such as `(out[0] > 0) == (t[0] > 0)`, scores a whole batch
-    of the replay's arrays at once when handed their columns; any other (one that loops
-    or branches, like an argmax) is called once per example.
+    elementwise comparisons, such as `(out[0] > 0) == (t[0] > 0)`, or with the losses'
+    `_argmax`, scores a whole batch of the replay's arrays at once when handed their
+    columns; any other (a user's, that loops or branches) is called once per example.
     """
     if isinstance(outputs, np.ndarray):
         if as_array is None:

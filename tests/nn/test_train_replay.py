@@ -85,8 +85,12 @@ def test_scoring_a_batch_at_once_equals_scoring_example_by_example(name, nout, d
     loss, rng = losses.get(name), random.Random(nout)
     targets = [loss.encode(draw(rng), nout) for _ in range(30)]
     scorer = loss.scorer(targets)
-    outputs = np.array([[rng.uniform(-2, 2) for _ in range(nout)] for _ in targets])
+    outputs = np.array([[round(rng.uniform(-2, 2), 0) for _ in range(nout)] for _ in targets])  # ties too
     plain = sum(scorer(o, t) for o, t in zip(outputs.tolist(), targets))
     assert 0 < plain < len(targets)  # a mix of right and wrong, so a miscount shows
     assert _hits(scorer, outputs, targets) == plain
     assert _hits(scorer, outputs, iter(targets), np.array(targets)) == plain  # as fit calls it
+    at_once = scorer(outputs.T, np.array(targets).T)  # every scorer takes the batch whole: no loop per example
+    assert isinstance(at_once, np.ndarray) and at_once.shape == (len(targets),)
+    outputs[3, 0] = np.nan  # a NaN output scores as it does one example at a time
+    assert _hits(scorer, outputs, targets) == sum(scorer(o, t) for o, t in zip(outputs.tolist(), targets))
