@@ -3,11 +3,19 @@
 Usage per step: `opt.zero_grad()`, build the loss, `loss.backward()`, `opt.step()`.
 A step first checks every gradient; if one is NaN or infinite it raises
 FloatingPointError naming the parameter and changes nothing.
+
+Each rule is written once, over arrays (`update`): `step()` reads the parameters'
+numbers and gradients from their Values, updates, and writes them back; `fit` on the
+compiled replay calls `update` on the replay's arrays directly, so a step of a network
+with thousands of parameters does not go through each parameter's Value. numpy's + - *
+/ and sqrt round as Python's floats do, so both give the same numbers, bit for bit.
 """
 from __future__ import annotations
 
 import math
 from typing import Iterable
+
+import numpy as np
 
 from engine import Value
 from engine.value import as_float
@@ -41,15 +49,26 @@ class Optimiser:
         for p in self.params:
             p.grad = 0.0
 
-    def _check_grads(self) -> None:
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if g - g != 0.0:
-                raise FloatingPointError(
-                    f"the gradient of parameter {p.label or i} is {g!r}; no parameter was changed"
-                )
-
     def step(self) -> None:
+        """Move every parameter against its `.grad` (all checked first)."""
+        grads = np.array([p.grad for p in self.params], dtype=float)
+        data = self.update(np.array([p.data for p in self.params], dtype=float), grads)
+        for p, x in zip(self.params, data.tolist()):
+            p.data = x
+
+    def update(self, data: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        """One step of the rule over arrays (one entry per parameter, in `params`' order):
+        the new numbers. Raises FloatingPointError, changing nothing, if a gradient is
+        not finite."""
+        bad = np.flatnonzero(~np.isfinite(grads))
+        if bad.size:
+            i = int(bad[0])
+            raise FloatingPointError(
+                f"the gradient of parameter {self.params[i].label or i} is {float(grads[i])!r}; no parameter was changed")
+        self.steps += 1
+        return self._rule(data, grads)
+
+    def _rule(self, data: np.ndarray, grads: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -61,20 +80,13 @@ class SGD(Optimiser):
         self.momentum = _positive(momentum, "momentum", allow_zero=True)
         if self.momentum >= 1.0:
             raise ValueError(f"momentum must be below 1, got {self.momentum!r}")
-        self.velocity = [0.0] * len(self.params)
+        self.velocity = np.zeros(len(self.params))
 
-    def step(self) -> None:
-        self._check_grads()
-        lr, mu = self.lr, self.momentum
-        if mu == 0.0:
-            for p in self.params:
-                p.data -= lr * p.grad
-        else:
-            v = self.velocity
-            for i, p in enumerate(self.params):
-                v[i] = mu * v[i] + p.grad
-                p.data -= lr * v[i]
-        self.steps += 1
+    def _rule(self, data: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        if self.momentum == 0.0:
+            return data - self.lr * grads
+        self.velocity = self.momentum * self.velocity + grads
+        return data - self.lr * self.velocity
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr}, momentum={self.momentum})"
@@ -99,21 +111,16 @@ class Adam(Optimiser):
             raise ValueError(f"betas must be in [0, 1), got {betas!r}")
         self.betas = (b1, b2)
         self.eps = _positive(eps, "eps")
-        self.m = [0.0] * len(self.params)
-        self.v = [0.0] * len(self.params)
+        self.m = np.zeros(len(self.params))
+        self.v = np.zeros(len(self.params))
 
-    def step(self) -> None:
-        self._check_grads()
-        self.steps += 1
+    def _rule(self, data: np.ndarray, grads: np.ndarray) -> np.ndarray:
         b1, b2 = self.betas
         c1 = 1.0 - b1**self.steps
         c2 = 1.0 - b2**self.steps
-        lr, eps, m, v = self.lr, self.eps, self.m, self.v
-        for i, p in enumerate(self.params):
-            g = p.grad
-            m[i] = b1 * m[i] + (1.0 - b1) * g
-            v[i] = b2 * v[i] + (1.0 - b2) * g * g
-            p.data -= lr * (m[i] / c1) / (math.sqrt(v[i] / c2) + eps)
+        self.m = b1 * self.m + (1.0 - b1) * grads
+        self.v = b2 * self.v + (1.0 - b2) * grads * grads
+        return data - self.lr * (self.m / c1) / (np.sqrt(self.v / c2) + self.eps)
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"

@@ -79,3 +79,38 @@ def test_bad_settings(kwargs, error):
     p = Value(1.0)
     with pytest.raises(ValueError, match="twice"):
         SGD([p, p], lr=0.1)
+
+
+def _by_hand(kind: str, xs: list[float], grads: list[list[float]]) -> list[float]:
+    """The rules one parameter at a time in Python floats, as written in the textbooks."""
+    xs, vel, m, v = list(xs), [0.0] * len(xs), [0.0] * len(xs), [0.0] * len(xs)
+    for t, gs in enumerate(grads, 1):
+        for i, g in enumerate(gs):
+            if kind == "sgd":
+                xs[i] -= 0.1 * g
+            elif kind == "momentum":
+                vel[i] = 0.9 * vel[i] + g
+                xs[i] -= 0.1 * vel[i]
+            else:
+                m[i] = 0.9 * m[i] + (1.0 - 0.9) * g
+                v[i] = 0.999 * v[i] + (1.0 - 0.999) * g * g
+                xs[i] -= 0.01 * (m[i] / (1.0 - 0.9**t)) / (math.sqrt(v[i] / (1.0 - 0.999**t)) + 1e-8)
+    return xs
+
+
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "adam"])
+def test_the_array_rule_gives_the_textbook_numbers_bit_for_bit(kind):
+    import random
+
+    rng = random.Random(kind)
+    start = [rng.uniform(-3, 3) for _ in range(50)]
+    grads = [[rng.uniform(-1, 1) * 10 ** rng.randint(-8, 3) for _ in start] for _ in range(6)]
+    ps = [Value(x) for x in start]
+    opt = {"sgd": lambda: SGD(ps, lr=0.1), "momentum": lambda: SGD(ps, lr=0.1, momentum=0.9),
+           "adam": lambda: Adam(ps, lr=0.01)}[kind]()
+    for gs in grads:
+        for p, g in zip(ps, gs):
+            p.grad = g
+        opt.step()
+    assert [p.data for p in ps] == _by_hand(kind, start, grads)  # exactly, not approximately
+    assert all(type(p.data) is float for p in ps)
