@@ -120,18 +120,26 @@ class Compiled:
         root = plan.index[self.root]
         self.root_pos, self.root_batched = int(s.pos[root]), s.batched[root]
         self.target_pos = s.pos[[plan.index[v] for v in self.targets]]
+        wrt = set(self.targets)
+        others = [(v, k) for k, v in enumerate(self.read_leaves) if v not in wrt]  # read even when given `leaves`
+        self._others = ([v for v, _ in others], [k for _, k in others])
 
     # ---------------------------------------------------------------- replay
-    def forward(self, rows: object = None) -> "float | np.ndarray":
+    def forward(self, rows: object = None, *, leaves: object = None) -> "float | np.ndarray":
         """Read the leaves' `.data` (and a batch's `rows`, one per example, when the graph
         was compiled with `data`), recompute every node; return the root's value (one
-        per example with `data`)."""
+        per example with `data`).
+
+        `leaves`: numbers for the `wrt` leaves, in their order, read instead of their
+        Values (a training loop that keeps its parameters in an array, with `gradient`).
+        """
         batch = self._rows(rows)
         a = self._arrays_for(1 if batch is None else len(batch))
-        numbers = [v.data for v in self.read_leaves]
-        if set(map(type, numbers)) - {float}:
-            numbers = [as_float(x, f"the leaf {v!r}") for x, v in zip(numbers, self.read_leaves)]
-        a.u[: len(numbers)] = numbers
+        if leaves is None:
+            self._read(a, self.read_leaves, range(len(self.read_leaves)))
+        else:
+            a.u[self.target_pos] = self._numbers_for_wrt(leaves)
+            self._read(a, *self._others)
         if batch is not None:
             a.b[: len(self.data)] = batch.T
         with np.errstate(all="ignore"):
@@ -149,6 +157,12 @@ class Compiled:
         With `data`, `grad` is one number for every example or one per example, and each
         leaf gets the sum over the batch (a mean loss: `grad=1/len(rows)`).
         """
+        for v, g in zip(self.targets, self.gradient(grad).tolist()):
+            v.grad += g
+
+    def gradient(self, grad: object = 1.0) -> np.ndarray:
+        """d(root)/d(leaf), times `grad`, for the leaves of `wrt` in their order, as an
+        array (summed over the batch as `backward` does); no Value is touched."""
         if self._last is None:
             raise RuntimeError("backward needs a forward pass first: call forward(rows)")
         a, batch = self._last
@@ -163,11 +177,24 @@ class Compiled:
             for group in self.backward_groups:
                 group.backward(a)
             finite = np.isfinite(np.sum(a.gu)) and np.isfinite(np.sum(a.gb))
-        result = a.gu[self.target_pos]
         if a.suspect or not finite:
             self._check_backward(a, batch, grad)
-        for v, g in zip(self.targets, result.tolist()):
-            v.grad += g
+        return a.gu[self.target_pos]
+
+    def _read(self, a: Arrays, leaves: Sequence[Value], rows: "Sequence[int] | range") -> None:
+        """The leaves' `.data` into their rows of `u`, each a real number (as eager checks)."""
+        numbers = [v.data for v in leaves]
+        if set(map(type, numbers)) - {float}:
+            numbers = [as_float(x, f"the leaf {v!r}") for x, v in zip(numbers, leaves)]
+        a.u[rows] = numbers
+
+    def _numbers_for_wrt(self, leaves: object) -> np.ndarray:
+        numbers = np.asarray(leaves)
+        if numbers.dtype.kind not in "fiu" or numbers.dtype == np.bool_:
+            raise TypeError(f"leaves must be real numbers, got an array of {numbers.dtype}")
+        if numbers.shape != (len(self.targets),):
+            raise ValueError(f"leaves must hold one number per leaf of wrt ({len(self.targets)}), got shape {numbers.shape}")
+        return numbers
 
     def values_of(self, nodes: Iterable[Value]) -> "list[float] | np.ndarray":
         """The last replay's values of recorded nodes (e.g. a model's outputs): a list of

@@ -202,17 +202,26 @@ def fit(
     history = History(loss_name=loss_fn.name, path=path)
     scorer, rng, order = loss_fn.scorer(targets), random.Random(seed), list(range(len(rows)))
     started = time.perf_counter()
-    with bar:
-        for epoch in range(1, epochs + 1):
-            if batch_size < len(rows):
-                rng.shuffle(order)
-            mean, hits = _epoch(step, model, loss_fn, rows, targets, order, batch_size, optimiser,
-                                weights, l2, scorer)
-            history.loss.append(mean)
-            history.accuracy.append(_accuracy(hits, len(rows), scorer))
-            _show(bar, history.loss[-1], history.accuracy[-1])
-            if callback is not None:
-                callback(epoch, history.loss[-1], history.accuracy[-1])
+    arrays = step.arrays_for(optimiser) if step is not None else None
+    try:
+        with bar:
+            for epoch in range(1, epochs + 1):
+                if batch_size < len(rows):
+                    rng.shuffle(order)
+                mean, hits = _epoch(step, arrays, model, loss_fn, rows, targets, order, batch_size, optimiser,
+                                    weights, l2, scorer)
+                history.loss.append(mean)
+                history.accuracy.append(_accuracy(hits, len(rows), scorer))
+                _show(bar, history.loss[-1], history.accuracy[-1])
+                if callback is not None:
+                    if arrays is not None:
+                        arrays.write()  # the callback sees the model as it is, and may change it
+                    callback(epoch, history.loss[-1], history.accuracy[-1])
+                    if arrays is not None:
+                        arrays.read()
+    finally:
+        if arrays is not None:
+            arrays.write()  # also when a step raised: the Values hold the last good numbers
     history.seconds = time.perf_counter() - started
     return history
 
@@ -242,20 +251,23 @@ def _path(compile: bool, model: Module, loss_fn: _losses.Loss, weights: list[Val
     return step, "compiled replay" if step is not None else f"eager: {why_not}" if why_not else "eager"
 
 
-def _epoch(step, model: Module, loss_fn: _losses.Loss, rows: list, targets: list, order: list[int],
-           batch_size: int, optimiser: Optimiser, weights: list[Value], l2: float,
-           scorer) -> tuple[float, int]:
+def _epoch(step: "_Replay | None", arrays: "_Parameters | None", model: Module, loss_fn: _losses.Loss,
+           rows: list, targets: list, order: list[int], batch_size: int, optimiser: Optimiser,
+           weights: list[Value], l2: float, scorer) -> tuple[float, int]:
     """One pass over the data, batch by batch: (mean loss, examples scored right)."""
     total, hits = 0.0, 0
     for start in range(0, len(rows), batch_size):
         batch = order[start:start + batch_size]
-        with gc_paused():  # the step's graph has no cycles: reference counting frees it
-            optimiser.zero_grad()
-            if step is not None:
-                value, outputs = step.run(batch, backward=True)
-            else:
-                value, outputs = _eager_step(model, loss_fn, rows, targets, batch, weights, l2)
-            optimiser.step()
+        if arrays is not None:
+            value, outputs = arrays.step(batch, optimiser)
+        else:
+            with gc_paused():  # the step's graph has no cycles: reference counting frees it
+                optimiser.zero_grad()
+                if step is not None:
+                    value, outputs = step.run(batch, backward=True)
+                else:
+                    value, outputs = _eager_step(model, loss_fn, rows, targets, batch, weights, l2)
+                optimiser.step()
         total += value * len(batch)
         if scorer is not None:
             hits += _hits(scorer, outputs, map(targets.__getitem__, batch),
@@ -342,20 +354,61 @@ class _Replay:
             root = root + _losses.l2_penalty(weights, l2)
         return root, xs + ts, outputs
 
-    def run(self, batch: Sequence[int], backward: bool = False) -> tuple[float, np.ndarray]:
+    def run(self, batch: Sequence[int], backward: bool = False, leaves: np.ndarray | None = None
+            ) -> tuple[float, np.ndarray]:
         """The mean loss over `batch` (indices into the data) and the model's outputs, one
-        row per example; with `backward`, the mean's gradient is added into the parameters."""
+        row per example; with `backward`, the mean's gradient is added into the parameters.
+        `leaves`: the parameters' numbers as an array (see `_Parameters`), not their Values."""
         whole = len(batch) == len(self.table) and list(batch) == self.everyone  # the data in order: no copy
-        values = self.compiled.forward(self.table if whole else self.table[np.asarray(batch, dtype=np.intp)])
+        values = self.compiled.forward(self.table if whole else self.table[np.asarray(batch, dtype=np.intp)],
+                                       leaves=leaves)
         if backward:
             self.compiled.backward(1.0 / len(values))
         return float(np.mean(values)), self.compiled.values_of(self.outputs).T
+
+    def arrays_for(self, optimiser: Optimiser) -> "_Parameters | None":
+        """The parameters as arrays for `optimiser`, when it moves exactly the compiled ones
+        (else None: the optimiser steps the Values)."""
+        wrt, moved = self.compiled.targets, optimiser.params
+        if len(moved) != len(wrt) or set(moved) != set(wrt):
+            return None
+        return _Parameters(self, optimiser)
 
     def targets(self, batch: Sequence[int]) -> np.ndarray:
         """The encoded targets of `batch`, one row per example."""
         if len(batch) == len(self.table) and list(batch) == self.everyone:
             return self.table[:, self.width:]
         return self.table[np.asarray(batch, dtype=np.intp), self.width:]
+
+class _Parameters:
+    """The replay's parameters kept in an array while `fit` trains: each step is the
+    replay forward and back and the optimiser's rule (`Optimiser.update`) over arrays,
+    with no Value read or written. `write()` puts the numbers (and the last gradients)
+    into the Values; `read()` takes them back (a callback may have changed them)."""
+
+    def __init__(self, replay: _Replay, optimiser: Optimiser) -> None:
+        self.replay, self.values = replay, replay.compiled.targets
+        at = {v: k for k, v in enumerate(self.values)}
+        self.moved = np.array([at[p] for p in optimiser.params], dtype=np.intp)  # optimiser's order -> wrt's
+        self.grads = np.array([v.grad for v in self.values], dtype=float)
+        self.read()
+
+    def read(self) -> None:
+        self.numbers = np.array([v.data for v in self.values], dtype=float)
+
+    def write(self) -> None:
+        for v, x, g in zip(self.values, self.numbers.tolist(), self.grads.tolist()):
+            v.data, v.grad = x, g
+
+    def step(self, batch: Sequence[int], optimiser: Optimiser) -> tuple[float, np.ndarray]:
+        self.grads = np.zeros(len(self.values))  # as zero_grad: a step that raises leaves no gradient
+        mean, outputs = self.replay.run(batch, leaves=self.numbers)
+        compiled = self.replay.compiled
+        grads = compiled.gradient(1.0 / len(batch))
+        moved, self.grads = self.moved, grads
+        self.numbers[moved] = optimiser.update(self.numbers[moved], grads[moved])  # raises before changing
+        return mean, outputs
+
 
 def _hits(scorer: Any, outputs: "np.ndarray | list", targets: Iterable, as_array: np.ndarray | None = None) -> int:
     """How many examples `scorer` calls correct (`targets`: one encoded target per

@@ -113,3 +113,24 @@ def test_data_leaves_must_be_leaves_and_not_also_in_wrt():
         compiled.forward()
     with pytest.raises(RuntimeError, match="forward pass first"):
         compiled.backward()
+
+
+def test_leaves_given_as_an_array_and_the_gradient_as_an_array():
+    """forward(rows, leaves=...) reads the wrt leaves from the array, not their Values;
+    gradient() returns what backward() would add, touching no Value."""
+    loss, params, leaves, _ = network(random.Random(3), [3, 4, 1], "tanh")
+    rows = np.random.default_rng(3).normal(size=(9, len(leaves)))
+    c = compile(loss, wrt=params, data=leaves)
+    numbers = np.array([p.data for p in params]) * 1.5
+    given = c.forward(rows, leaves=numbers)
+    from_array = c.gradient(0.5)
+    assert all(p.grad == 0.0 for p in params)
+    for p, x in zip(params, numbers.tolist()):
+        p.data = x
+    assert np.array_equal(c.forward(rows), given)
+    c.backward(0.5)
+    assert np.array_equal(np.array([p.grad for p in params]), from_array)
+    with pytest.raises(ValueError, match="one number per leaf of wrt"):
+        c.forward(rows, leaves=numbers[:-1])
+    with pytest.raises(TypeError, match="real numbers"):
+        c.forward(rows, leaves=np.array(["a"] * len(params)))

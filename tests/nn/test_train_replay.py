@@ -94,3 +94,58 @@ def test_scoring_a_batch_at_once_equals_scoring_example_by_example(name, nout, d
     assert isinstance(at_once, np.ndarray) and at_once.shape == (len(targets),)
     outputs[3, 0] = np.nan  # a NaN output scores as it does one example at a time
     assert _hits(scorer, outputs, targets) == sum(scorer(o, t) for o, t in zip(outputs.tolist(), targets))
+
+
+# ---------------------------------------------------------------- the parameters as arrays
+
+def _fit_moons(monkeypatch=None, optimiser=optim.SGD, callback=None, **options):
+    d = data.load("moons", n=30, labels="pm1")
+    model = MLP(2, [6, 1], seed=4)
+    opt = optimiser(model.parameters(), lr=0.05)
+    history = fit(model, d, loss="hinge", optimiser=opt, epochs=4, l2=0.001, progress=False,
+                  callback=None if callback is None else lambda *a: callback(model, *a), **options)
+    return history, model
+
+
+@pytest.mark.parametrize("optimiser", [optim.SGD, optim.Adam])
+def test_fit_keeps_the_parameters_in_arrays_with_the_numbers_of_stepping_values(monkeypatch, optimiser):
+    """The array step (the replay and Optimiser.update, no Value touched) gives the very
+    numbers of the replay stepping Values, grads included."""
+    import nn.train
+
+    fast, fast_model = _fit_moons(optimiser=optimiser, batch_size=7)
+    monkeypatch.setattr(nn.train._Replay, "arrays_for", lambda self, optimiser: None)
+    slow, slow_model = _fit_moons(optimiser=optimiser, batch_size=7)
+    assert fast.loss == slow.loss and fast.accuracy == slow.accuracy
+    assert [(p.data, p.grad) for p in fast_model.parameters()] == [(p.data, p.grad) for p in slow_model.parameters()]
+
+
+def test_a_callback_sees_the_model_as_it_is_and_may_change_it():
+    seen = []
+
+    def look_and_reset(model, epoch, loss, accuracy):
+        seen.append([p.data for p in model.parameters()])
+        if epoch == 2:
+            model.parameters()[0].data = 0.0  # a learner switches a weight off mid-run
+
+    fast, fast_model = _fit_moons(callback=look_and_reset)
+    fast_seen, seen[:] = seen[:], []
+    eager, eager_model = _fit_moons(callback=look_and_reset, compile=False)
+    assert np.allclose(fast_seen, seen, rtol=1e-10, atol=0.0) and len(seen) == 4  # eager takes the change, so must the replay
+    untouched, _ = _fit_moons()
+    assert untouched.loss[:2] == fast.loss[:2] and untouched.loss[3] != fast.loss[3]
+    assert [p.data for p in fast_model.parameters()] == pytest.approx([p.data for p in eager_model.parameters()], rel=1e-10)
+
+
+def test_a_step_that_fails_leaves_the_last_good_numbers_in_the_values():
+    d = data.Dataset([[1e100, 1.0], [1.0, -1.0]], [1.0, -1.0], "huge")  # the first step is fine, the second overflows
+    results = []
+    for compile in (True, False):
+        model = MLP.from_weights([([[0.5, -0.5]], [0.0], "linear")])
+        epochs = []
+        with pytest.raises(OverflowError) as raised:
+            fit(model, d, loss="mse", epochs=3, progress=False, compile=compile, callback=lambda *a: epochs.append(a))
+        results.append((type(raised.value), len(epochs), [(p.data, p.grad) for p in model.parameters()]))
+    assert results[0][:2] == results[1][:2] == (OverflowError, 1)
+    assert np.allclose(results[0][2], results[1][2], rtol=1e-12, atol=0)
+    assert results[0][2][0][0] != 0.5  # the first step's update is kept
