@@ -39,9 +39,16 @@ class NumpyMath:
 
     @staticmethod
     def sigmoid(a):
-        e = np.exp(-np.abs(a))  # the float backend's two branches, both at once
-        r = 1.0 / (1.0 + e)
-        return np.where(a >= 0.0, r, e * r)
+        """The float backend's two branches at once: with e = exp(-|a|), 1/(1+e) where
+        a >= 0 and e/(1+e) below, the numerator max(e, a >= 0) (e <= 1; NaN stays NaN).
+        In place where it can: a fresh array is a page fault per 4 KB on a big batch."""
+        e = np.abs(a)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        below = e + 1.0
+        np.maximum(e, a >= 0.0, out=e)
+        e /= below
+        return e
 
     @staticmethod
     def relu(a):
@@ -56,6 +63,10 @@ class NumpyMath:
     @staticmethod
     def sech2(a):
         big = np.abs(a) >= 350.0
+        if not big.any():  # the usual case: the float backend's first branch only
+            c = np.cosh(a)
+            c *= c
+            return np.reciprocal(c, out=c)
         c = np.cosh(np.where(big, 0.0, a))
         e = np.exp(-2.0 * np.abs(a))
         return np.where(big, 4.0 * e / ((1.0 + e) * (1.0 + e)), 1.0 / (c * c))
@@ -279,7 +290,7 @@ class BatchDot(Group):
         W = self.W = self.read_w.get(a.b if self.w_batched else a.u)
         X = self.X = self.read_x.get(a.b)
         if self.shared:
-            a.b[self.out] = W @ X
+            np.matmul(W, X, out=a.b[self.out])  # straight into its rows: no temporary
         elif self.w_batched:
             a.b[self.out] = np.einsum("knB,knB->kB", W, X)
         else:

@@ -123,16 +123,21 @@ class Compiled:
         wrt = set(self.targets)
         others = [(v, k) for k, v in enumerate(self.read_leaves) if v not in wrt]  # read even when given `leaves`
         self._others = ([v for v, _ in others], [k for _, k in others])
+        self._computed = (len(self.read_leaves) + len(self.constants), len(self.data))  # first computed rows of u, b
 
     # ---------------------------------------------------------------- replay
-    def forward(self, rows: object = None, *, leaves: object = None) -> "float | np.ndarray":
+    def forward(self, rows: object = None, *, columns: object = None, leaves: object = None) -> "float | np.ndarray":
         """Read the leaves' `.data` (and a batch's `rows`, one per example, when the graph
         was compiled with `data`), recompute every node; return the root's value (one
         per example with `data`).
 
-        `leaves`: numbers for the `wrt` leaves, in their order, read instead of their
-        Values (a training loop that keeps its parameters in an array, with `gradient`).
+        `columns`: the batch as `rows.T` (one row per data leaf, one column per example),
+        the replay's own layout: given so, it is copied without a transpose. `leaves`:
+        numbers for the `wrt` leaves, in their order, read instead of their Values (a
+        training loop that keeps its parameters in an array, with `gradient`).
         """
+        if columns is not None:
+            rows = self._transposed(rows, columns)
         batch = self._rows(rows)
         a = self._arrays_for(1 if batch is None else len(batch))
         if leaves is None:
@@ -145,7 +150,9 @@ class Compiled:
         with np.errstate(all="ignore"):
             for group in self.groups:
                 group.forward(a)
-            finite = np.isfinite(np.sum(a.u)) and np.isfinite(np.sum(a.b))  # one sum: finite iff all are (or it overflows)
+            # One sum over the computed rows: finite iff all are (or it overflows). Leaves
+            # are not checked: eager minds a number only where an op computes with it.
+            finite = np.isfinite(np.sum(a.u[self._computed[0]:])) and np.isfinite(np.sum(a.b[self._computed[1]:]))
         self._last = (a, batch)
         if not finite:
             self._check_forward(a, batch)
@@ -167,7 +174,7 @@ class Compiled:
             raise RuntimeError("backward needs a forward pass first: call forward(rows)")
         a, batch = self._last
         a.gu.fill(0.0)
-        a.gb.fill(0.0)
+        a.gb[self._computed[1]:].fill(0.0)  # no gradient goes to the data's rows
         a.suspect = False
         if self.root_batched:
             a.gb[self.root_pos] = self._seed(grad, a.b.shape[1])
@@ -176,7 +183,7 @@ class Compiled:
         with np.errstate(all="ignore"):
             for group in self.backward_groups:
                 group.backward(a)
-            finite = np.isfinite(np.sum(a.gu)) and np.isfinite(np.sum(a.gb))
+            finite = np.isfinite(np.sum(a.gu)) and np.isfinite(np.sum(a.gb[self._computed[1]:]))
         if a.suspect or not finite:
             self._check_backward(a, batch, grad)
         return a.gu[self.target_pos]
@@ -220,6 +227,14 @@ class Compiled:
         if self.data:
             return np.array([a.b[p] if in_b else np.full(a.b.shape[1], a.u[p]) for in_b, p in rows])
         return [float(a.u[p]) for _, p in rows]
+
+    def _transposed(self, rows: object, columns: object) -> np.ndarray:
+        if rows is not None:
+            raise TypeError("forward takes the batch as rows or as columns, not both")
+        columns = np.asarray(columns)
+        if columns.ndim != 2 or columns.shape[0] != len(self.data):
+            raise ValueError(f"the batch as columns must have shape ({len(self.data)}, examples), got {columns.shape}")
+        return columns.T
 
     def _rows(self, rows: object) -> np.ndarray | None:
         if not self.data:

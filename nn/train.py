@@ -298,6 +298,7 @@ class _Replay:
 
     def __init__(self, compiled: Any, outputs: list[Value], table: np.ndarray) -> None:
         self.compiled, self.outputs, self.table = compiled, outputs, table
+        self.columns = np.ascontiguousarray(table.T)  # the replay's layout: one row per leaf, one column per example
         self.width = table.shape[1] - len(outputs)  # the inputs' columns; the targets' follow
         self.everyone = list(range(len(table)))
 
@@ -360,8 +361,8 @@ class _Replay:
         row per example; with `backward`, the mean's gradient is added into the parameters.
         `leaves`: the parameters' numbers as an array (see `_Parameters`), not their Values."""
         whole = len(batch) == len(self.table) and list(batch) == self.everyone  # the data in order: no copy
-        values = self.compiled.forward(self.table if whole else self.table[np.asarray(batch, dtype=np.intp)],
-                                       leaves=leaves)
+        columns = self.columns if whole else self.columns[:, np.asarray(batch, dtype=np.intp)]
+        values = self.compiled.forward(columns=columns, leaves=leaves)
         if backward:
             self.compiled.backward(1.0 / len(values))
         return float(np.mean(values)), self.compiled.values_of(self.outputs).T

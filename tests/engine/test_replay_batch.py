@@ -134,3 +134,20 @@ def test_leaves_given_as_an_array_and_the_gradient_as_an_array():
         c.forward(rows, leaves=numbers[:-1])
     with pytest.raises(TypeError, match="real numbers"):
         c.forward(rows, leaves=np.array(["a"] * len(params)))
+
+
+def test_the_batch_as_columns_is_the_batch_as_rows():
+    loss, params, leaves, _ = network(random.Random(5), [3, 2, 1], "sigmoid")
+    rows = np.random.default_rng(5).normal(size=(6, len(leaves)))
+    c = compile(loss, wrt=params, data=leaves)
+    by_rows = c.forward(rows)
+    c.backward()
+    grads = [p.grad for p in params]
+    assert np.array_equal(c.forward(columns=np.ascontiguousarray(rows.T)), by_rows)
+    c.backward()
+    assert [p.grad for p in params] == [2 * g for g in grads]
+    assert not c._last[0].gb[: len(leaves)].any()  # the data's rows never hold a gradient
+    with pytest.raises(ValueError, match=r"as columns must have shape \(4, examples\)"):
+        c.forward(columns=rows)
+    with pytest.raises(TypeError, match="not both"):
+        c.forward(rows, columns=rows.T)
