@@ -24,7 +24,7 @@ from .ops import FloatMath, Op
 from .value import ARITHMETIC_ERRORS
 
 __all__ = ["NumpyMath", "Arrays", "Rows", "Elementwise", "Sum", "Dot", "DotMatmul", "BatchDot",
-           "Broadcast", "ScalarRun"]
+           "Broadcast", "ScalarRun", "first_writes"]
 
 
 class NumpyMath:
@@ -118,6 +118,7 @@ class Rows:
         starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]]) if into.size else np.zeros(0, np.intp)
         self.repeated = len(starts) < into.size
         self.order, self.starts, self.targets = order, starts, ranked[starts]
+        self.first = False  # the first amounts its rows get in a pass: written, not added (see first_writes)
 
     def get(self, array: np.ndarray) -> np.ndarray:
         return array[self.key].reshape(self.shape + array.shape[1:])
@@ -130,9 +131,34 @@ class Rows:
         if self.pick is not None:
             amounts = amounts[self.pick]
         if self.repeated:
-            array[self.targets] += np.add.reduceat(amounts[self.order], self.starts, axis=0)
+            amounts = np.add.reduceat(amounts[self.order], self.starts, axis=0)
+            if self.first:
+                array[self.targets] = amounts
+            else:
+                array[self.targets] += amounts
+        elif self.first:
+            array[self.into] = amounts
         else:
             array[self.into] += amounts
+
+
+def first_writes(groups: Sequence["Group | ScalarRun"], written: set[int], rows: range) -> np.ndarray:
+    """Mark the batch gradients' first writers, in backward order; return the rows that
+    need zeros (nobody writes them first). `written`: rows set before the pass (the seed).
+
+    A node's gradient is complete before its own group reads it (its users come later
+    in the graph, so earlier in backward). So a row's first amount can be written, not
+    added to a zero: the pass then zeroes almost nothing, and a big batch is not
+    filled with zeros every step."""
+    written, zeroed = set(written), set()
+    for group in groups:
+        for r in group.batch_gradient_rows():
+            mine = set(r.targets.tolist())
+            r.first = written.isdisjoint(mine)
+            if not r.first:
+                zeroed |= mine - written  # added to along with rows written before: they need zeros
+            written |= mine
+    return np.array(sorted(zeroed | (set(rows) - written)), dtype=np.intp)
 
 
 def _slice(flat: np.ndarray) -> slice | np.ndarray:
@@ -156,6 +182,10 @@ class Group:
     def __len__(self) -> int:
         return self.stop - self.start
 
+    def batch_gradient_rows(self) -> list[Rows]:
+        """The Rows this group's backward adds into `gb`, in the order it adds them."""
+        return []
+
 
 class Elementwise(Group):
     """A unary or binary op (or pow): forward and partials straight from the op table.
@@ -169,6 +199,9 @@ class Elementwise(Group):
         super().__init__(op, start, stop, batched)
         self.columns = [(Rows(idx, need[:, j]), col_batched) for j, (idx, col_batched) in enumerate(columns)]
         self.needed = need.any(axis=0).tolist()
+
+    def batch_gradient_rows(self) -> list[Rows]:
+        return [rows for (rows, col_batched), needed in zip(self.columns, self.needed) if needed and col_batched]
 
     def forward(self, a: Arrays) -> None:
         ins = []
@@ -199,6 +232,9 @@ class Sum(Group):
     def __init__(self, op: Op, start: int, stop: int, batched: bool, parents: np.ndarray, need: np.ndarray) -> None:
         super().__init__(op, start, stop, batched)
         self.rows, self.needed = Rows(parents, need), bool(need.any())
+
+    def batch_gradient_rows(self) -> list[Rows]:
+        return [self.rows] if self.needed and self.batched else []
 
     def forward(self, a: Arrays) -> None:
         values = _space(a, self.batched)[0]
@@ -286,6 +322,9 @@ class BatchDot(Group):
         self.read_x = Rows(x[0], need_x.any(axis=0)) if self.shared else Rows(x, need_x)
         self.need_w, self.need_x = bool(need_w.any()), bool(need_x.any())
 
+    def batch_gradient_rows(self) -> list[Rows]:
+        return [self.read_w] * (self.need_w and self.w_batched) + [self.read_x] * self.need_x
+
     def forward(self, a: Arrays) -> None:
         W = self.W = self.read_w.get(a.b if self.w_batched else a.u)
         X = self.X = self.read_x.get(a.b)
@@ -356,6 +395,9 @@ class ScalarRun:
 
     def __len__(self) -> int:
         return self.stop - self.start
+
+    def batch_gradient_rows(self) -> list[Rows]:
+        return []  # floats, in `u` only
 
     def forward(self, a: Arrays) -> None:
         local = a.u[self.outside].tolist()

@@ -35,7 +35,8 @@ import numpy as np
 from . import ops
 from .autodiff import partial_error, reverse_walk, topological_order
 from .context import state
-from .kernels import (Arrays, BatchDot, Broadcast, Dot, DotMatmul, Elementwise, NumpyMath, ScalarRun, Sum)
+from .kernels import (Arrays, BatchDot, Broadcast, Dot, DotMatmul, Elementwise, NumpyMath, ScalarRun, Sum,
+                      first_writes)
 from .ops import FloatMath, Op
 from .rewrite import rewrite
 from .schedule import BROADCAST, schedule
@@ -124,6 +125,8 @@ class Compiled:
         others = [(v, k) for k, v in enumerate(self.read_leaves) if v not in wrt]  # read even when given `leaves`
         self._others = ([v for v, _ in others], [k for _, k in others])
         self._computed = (len(self.read_leaves) + len(self.constants), len(self.data))  # first computed rows of u, b
+        seeded = {self.root_pos} if self.root_batched else set()
+        self._unwritten = first_writes(self.backward_groups, seeded, range(len(self.data), s.sizes[1]))
 
     # ---------------------------------------------------------------- replay
     def forward(self, rows: object = None, *, columns: object = None, leaves: object = None) -> "float | np.ndarray":
@@ -174,7 +177,7 @@ class Compiled:
             raise RuntimeError("backward needs a forward pass first: call forward(rows)")
         a, batch = self._last
         a.gu.fill(0.0)
-        a.gb[self._computed[1]:].fill(0.0)  # no gradient goes to the data's rows
+        a.gb[self._unwritten] = 0.0  # the other rows are written, not added to, first (kernels.first_writes)
         a.suspect = False
         if self.root_batched:
             a.gb[self.root_pos] = self._seed(grad, a.b.shape[1])

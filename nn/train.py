@@ -300,7 +300,6 @@ class _Replay:
         self.compiled, self.outputs, self.table = compiled, outputs, table
         self.columns = np.ascontiguousarray(table.T)  # the replay's layout: one row per leaf, one column per example
         self.width = table.shape[1] - len(outputs)  # the inputs' columns; the targets' follow
-        self.everyone = list(range(len(table)))
 
     @classmethod
     def make(cls, model: Module, loss_fn: _losses.Loss, weights: list[Value], l2: float,
@@ -360,7 +359,7 @@ class _Replay:
         """The mean loss over `batch` (indices into the data) and the model's outputs, one
         row per example; with `backward`, the mean's gradient is added into the parameters.
         `leaves`: the parameters' numbers as an array (see `_Parameters`), not their Values."""
-        whole = len(batch) == len(self.table) and list(batch) == self.everyone  # the data in order: no copy
+        whole = len(batch) == len(self.table)  # every example: fit never shuffles a whole batch, so in order
         columns = self.columns if whole else self.columns[:, np.asarray(batch, dtype=np.intp)]
         values = self.compiled.forward(columns=columns, leaves=leaves)
         if backward:
@@ -377,7 +376,7 @@ class _Replay:
 
     def targets(self, batch: Sequence[int]) -> np.ndarray:
         """The encoded targets of `batch`, one row per example."""
-        if len(batch) == len(self.table) and list(batch) == self.everyone:
+        if len(batch) == len(self.table):  # as in run
             return self.table[:, self.width:]
         return self.table[np.asarray(batch, dtype=np.intp), self.width:]
 

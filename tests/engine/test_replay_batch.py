@@ -74,6 +74,8 @@ def test_a_batch_replays_like_eager_example_by_example(seed, batch, activation, 
     rows = np.array([[rng.uniform(-2, 2) for _ in leaves] for _ in range(batch)])
     seeds = [rng.uniform(0.1, 1.0) for _ in range(batch)]
     compiled = compile(loss, wrt=params, data=leaves)
+    compiled.forward(rows[::-1] * 1.7)  # a pass before, same size (same arrays): the checked one must not see it
+    compiled.gradient(2.0)
     for p in params:
         p.grad = 0.0
     values = compiled.forward(rows)
@@ -151,3 +153,32 @@ def test_the_batch_as_columns_is_the_batch_as_rows():
         c.forward(columns=rows)
     with pytest.raises(TypeError, match="not both"):
         c.forward(rows, columns=rows.T)
+
+
+def test_each_pass_starts_from_clean_gradients_though_it_zeroes_almost_nothing():
+    """Gradient rows are written by their first user in backward, not zeroed then added
+    to: a pass must not see the last one's numbers, whatever the reuse in the graph."""
+    x, y, w = Value(0.0, label="x"), Value(0.0, label="y"), Value(0.7, label="w")
+    h = (w * x).tanh()
+    root = Value.sum([h * h, h * y, (h + x).relu(), Value.sum([h, h, x * y])])  # reuse, twice in one sum
+    c = compile(root, wrt=[w], data=[x, y])
+    rng = np.random.default_rng(1)
+    first, second = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    c.forward(first)
+    g1 = c.gradient(1.0)
+    c.forward(second)
+    g2 = c.gradient(3.0)
+    c.forward(second)
+    assert np.allclose(c.gradient(1.0) * 3.0, g2, rtol=1e-13, atol=0)
+    expected = sum(_eager_grad(root, [x, y], w, row) for row in second)
+    assert np.allclose(g2, 3.0 * expected, rtol=1e-12) and not np.allclose(g1 * 3.0, g2)
+    assert len(c._unwritten) < c.sizes[1] - 2 - 2  # rows written first need no zeros (2 data rows, 2 more zeroed here)
+
+
+def _eager_grad(root: Value, leaves: list[Value], w: Value, row) -> float:
+    for leaf, v in zip(leaves, row):
+        leaf.data = float(v)
+    rebuilt = _rebuild(root)
+    w.grad = 0.0
+    rebuilt.backward()
+    return w.grad

@@ -167,3 +167,31 @@ def test_compiling_a_chain_takes_memory_linear_in_its_depth():
     large, n_large = _compile_peak(8000)
     assert large / small < 1.3 * n_large / n_small  # linear, not worse
     assert large / n_large < 1500  # bytes per node: no per-level kernel objects
+
+
+@settings(max_examples=100, deadline=None)
+@given(numbers=st.lists(st.floats(-2, 2), min_size=2, max_size=6),
+       recipe=st.lists(st.lists(TERM, min_size=1, max_size=8), min_size=1, max_size=4),
+       glue=st.lists(st.sampled_from(["+", "-", "*"]), min_size=3, max_size=3), fed=st.integers(1, 5))
+def test_the_same_formulas_with_some_leaves_fed_as_a_batch_replay_as_eager(numbers, recipe, glue, fed):
+    """Half the graph batched, half not, with the reuse people write: three equal rows
+    give eager's value three times and three times eager's gradient, after a pass over
+    other numbers (each pass starts clean)."""
+    import numpy as np
+
+    root, leaves = build(numbers, recipe, glue)
+    order = set(topological_order(root))
+    leaves = [v for v in leaves if v in order]
+    data, wrt = leaves[: min(fed, len(leaves) - 1)], leaves[min(fed, len(leaves) - 1):]
+    if not data or not wrt:
+        return
+    scale = sum(abs(v.data) for v in topological_order(root))
+    value, grads = eager(root, wrt)
+    compiled = compile(root, wrt=wrt, data=data)
+    row = [v.data for v in data]
+    compiled.forward(np.array([row] * 3) * 0.5 - 0.3)  # the same batch size: the same arrays
+    compiled.gradient(2.0)
+    values = compiled.forward(np.array([row] * 3))
+    got = compiled.gradient(1.0)
+    assert all(close(v, value, scale) for v in values.tolist())
+    assert all(close(g, 3 * e, 3 * scale) for g, e in zip(got.tolist(), grads)), (got, grads)
