@@ -88,12 +88,14 @@ class NumpyMath:
 class Arrays:
     """Values and gradients for one batch size: `u`, `gu` (n,) and `b`, `gb` (m, batch)."""
 
-    __slots__ = ("u", "b", "gu", "gb", "suspect")
+    __slots__ = ("u", "b", "gu", "gb", "suspect", "passed", "clean")
 
     def __init__(self, n_unbatched: int, n_batched: int, batch: int) -> None:
         self.u, self.gu = np.zeros(n_unbatched), np.zeros(n_unbatched)
         self.b, self.gb = np.zeros((n_batched, batch)), np.zeros((n_batched, batch))
         self.suspect = False  # a partial that no gradient needed was not finite
+        self.passed = False  # a float run let a number that is not finite pass (as eager does)
+        self.clean = False  # the last forward pass was all finite
 
 
 class Rows:
@@ -411,7 +413,7 @@ class ScalarRun:
                 raise self.explain(self.start + k, ins, error) from None
             if out - out != 0.0 and not checked:  # inf or NaN: overflow, or an anomaly if checked
                 self.check(a)
-                checked = True  # eager let it pass: it flows on, as NaN data does
+                checked = a.passed = True  # eager let it pass: it flows on, as NaN data does
             local.append(out)
         self.local = local
         a.u[self.start:self.stop] = local[len(self.outside):]

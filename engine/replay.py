@@ -150,12 +150,13 @@ class Compiled:
             self._read(a, *self._others)
         if batch is not None:
             a.b[: len(self.data)] = batch.T
-        with np.errstate(all="ignore"):
+        alarm, a.passed = _Alarm(), False
+        with alarm.listening():
             for group in self.groups:
                 group.forward(a)
-            # One sum over the computed rows: finite iff all are (or it overflows). Leaves
-            # are not checked: eager minds a number only where an op computes with it.
-            finite = np.isfinite(np.sum(a.u[self._computed[0]:])) and np.isfinite(np.sum(a.b[self._computed[1]:]))
+        inputs = () if a.passed else (a.u[:self._computed[0]], a.b[:self._computed[1]])
+        finite = self._finite(alarm, inputs, (a.u[self._computed[0]:], a.b[self._computed[1]:]))
+        a.clean = finite  # so backward may trust numpy's flags too
         self._last = (a, batch)
         if not finite:
             self._check_forward(a, batch)
@@ -183,13 +184,28 @@ class Compiled:
             a.gb[self.root_pos] = self._seed(grad, a.b.shape[1])
         else:
             a.gu[self.root_pos] = as_float(grad, "backward seed")
-        with np.errstate(all="ignore"):
+        alarm = _Alarm()
+        with alarm.listening():
             for group in self.backward_groups:
                 group.backward(a)
-            finite = np.isfinite(np.sum(a.gu)) and np.isfinite(np.sum(a.gb[self._computed[1]:]))
+        seed = a.gb[self.root_pos] if self.root_batched else a.gu[self.root_pos]
+        finite = self._finite(alarm, (seed,) if a.clean else (), (a.gu, a.gb[self._computed[1]:]))
         if a.suspect or not finite:
             self._check_backward(a, batch, grad)
         return a.gu[self.target_pos]
+
+    @staticmethod
+    def _finite(alarm: "_Alarm", inputs: Sequence[np.ndarray], results: Sequence[np.ndarray]) -> bool:
+        """Are all `results` of a pass finite? When all `inputs` are finite (a pass's
+        leaves and data, or forward's values and the seed) and no op set a floating-point
+        flag, yes: a number that is not finite, made from finite ones, always sets one
+        (overflow, invalid, division by zero). Otherwise, and under detect_anomaly, one
+        sum each says (finite iff all are, or the sum overflows). Leaves are not
+        results: eager minds a number only where an op computes with it."""
+        with np.errstate(all="ignore"):
+            if inputs and not state().anomaly and all(np.isfinite(np.sum(x)) for x in inputs):
+                return not alarm.rang
+            return all(np.isfinite(np.sum(r)) for r in results)
 
     def _read(self, a: Arrays, leaves: Sequence[Value], rows: "Sequence[int] | range") -> None:
         """The leaves' `.data` into their rows of `u`, each a real number (as eager checks)."""
@@ -318,6 +334,23 @@ class Compiled:
             s = float(seed[column]) if isinstance(seed, np.ndarray) else seed
             for _ in reverse_walk(self.order, {self.root: s}, _Replayed(numbers)):
                 pass
+
+
+class _Alarm:
+    """numpy's floating-point flags as one switch: overflow, an invalid operation or a
+    division by zero in any kernel sets it (underflow to 0 is fine). Checking the flags
+    costs nothing; summing every result to find a NaN costs a pass over memory."""
+
+    __slots__ = ("rang",)
+
+    def __init__(self) -> None:
+        self.rang = False
+
+    def __call__(self, kind: str, flag: int) -> None:
+        self.rang = True
+
+    def listening(self) -> np.errstate:
+        return np.errstate(over="call", invalid="call", divide="call", under="ignore", call=self)
 
 
 class _Replayed(FloatMath):

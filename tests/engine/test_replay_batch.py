@@ -182,3 +182,19 @@ def _eager_grad(root: Value, leaves: list[Value], w: Value, row) -> float:
     w.grad = 0.0
     rebuilt.backward()
     return w.grad
+
+
+@pytest.mark.parametrize("hide", ["relu", "sigmoid", "tanh"])
+def test_an_overflow_a_later_op_hides_still_raises_as_eager(hide):
+    """-inf through relu is 0, through sigmoid 0, through tanh -1: the root is finite, but
+    eager raised where the number overflowed, and so must the replay."""
+    x, w = Value(1.0, label="x"), Value(2.0, label="w")
+    root = getattr(-(w * x * 1e300), hide)() + w
+    c = compile(root, wrt=[w], data=[x])
+    assert np.all(np.isfinite(c.forward(np.array([[1.0], [2.0]]))))
+    x.data = 1e10
+    with pytest.raises(OverflowError) as eager:
+        getattr(-(w * x * 1e300), hide)()
+    with pytest.raises(OverflowError) as replayed:
+        c.forward(np.array([[1.0], [1e10], [2.0]]))
+    assert str(replayed.value) == str(eager.value)
