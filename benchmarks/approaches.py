@@ -439,36 +439,36 @@ class DemoReplayAll(DemoReplay):
 # ---------------------------------------------------------------- workload B: nn.fit
 
 class Fit:
-    """`nn.fit` on the workload, full batch (its default: the compiled replay). One step
-    is one epoch; `run(steps)` times each from fit's epoch callback."""
+    """`nn.fit` on the workload, full batch (its default: the compiled replay), called as a
+    user calls it: no callback (a callback makes fit write the parameters into their
+    Values every epoch, so it can look at the model). One step is one epoch."""
 
     label = "chainrule nn.fit (replay, the default)"
     compile = True
 
     def __init__(self, w: Workload) -> None:
-        from nn import MLP, optim
-
         self.w = w
-        self.model = MLP.from_weights([(W.tolist(), b.tolist(), act) for (W, b), act in zip(w.params, w.activations())])
-        self.optimiser = optim.SGD(self.model.parameters(), lr=w.lr)
         self.data = (w.X.tolist(), w.Y.tolist())
         self.loss = "hinge" if w.loss == "hinge" else "sse"
 
+    def _fit(self, epochs: int):
+        from nn import MLP, fit, optim
+
+        w = self.w
+        model = MLP.from_weights([(W.tolist(), b.tolist(), act) for (W, b), act in zip(w.params, w.activations())])
+        return fit(model, self.data, loss=self.loss, optimiser=optim.SGD(model.parameters(), lr=w.lr),
+                   epochs=epochs, l2=w.reg if w.loss == "hinge" else 0.0, compile=self.compile, progress=False)
+
     def run(self, steps: int) -> tuple[list[float], list[float], float]:
-        """(seconds per step, loss per step, seconds to the first step's end: graph,
-        compile and one step)."""
+        """(seconds per step after the first, loss per step, seconds from calling fit to
+        the first step's end: graph, compile and one step), as fit's History times them."""
         import time
 
-        from nn import fit
-
-        stamps: list[float] = []
-        start = time.process_time()
-        history = fit(self.model, self.data, loss=self.loss, optimiser=self.optimiser, epochs=steps,
-                      l2=self.w.reg if self.w.loss == "hinge" else 0.0, compile=self.compile, progress=False,
-                      callback=lambda *_: stamps.append(time.process_time()))
+        start = time.perf_counter()
+        history = self._fit(steps)
+        before_loop = time.perf_counter() - start - history.seconds
         self.path = history.path
-        times = [b - a for a, b in zip(stamps, stamps[1:])]
-        return times, history.loss, stamps[0] - start
+        return history.epoch_seconds[1:], history.loss, before_loop + history.epoch_seconds[0]
 
     def graph_nodes(self) -> None:
         return None

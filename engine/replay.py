@@ -147,15 +147,16 @@ class Compiled:
             self._read(a, self.read_leaves, range(len(self.read_leaves)))
         else:
             a.u[self.target_pos] = self._numbers_for_wrt(leaves)
-            self._read(a, *self._others)
+            if self._others[0]:
+                self._read(a, *self._others)
         if batch is not None:
             a.b[: len(self.data)] = batch.T
         alarm, a.passed = _Alarm(), False
         with alarm.listening():
+            trusted = _trusted(a.u[:self._computed[0]], a.b[:self._computed[1]])
             for group in self.groups:
                 group.forward(a)
-        inputs = () if a.passed else (a.u[:self._computed[0]], a.b[:self._computed[1]])
-        finite = self._finite(alarm, inputs, (a.u[self._computed[0]:], a.b[self._computed[1]:]))
+        finite = not alarm.rang if trusted and not a.passed else _finite(a.u[self._computed[0]:], a.b[self._computed[1]:])
         a.clean = finite  # so backward may trust numpy's flags too
         self._last = (a, batch)
         if not finite:
@@ -186,26 +187,14 @@ class Compiled:
             a.gu[self.root_pos] = as_float(grad, "backward seed")
         alarm = _Alarm()
         with alarm.listening():
+            seed = a.gb[self.root_pos] if self.root_batched else a.gu[self.root_pos]
+            a.trusted = a.clean and _trusted(seed)
             for group in self.backward_groups:
                 group.backward(a)
-        seed = a.gb[self.root_pos] if self.root_batched else a.gu[self.root_pos]
-        finite = self._finite(alarm, (seed,) if a.clean else (), (a.gu, a.gb[self._computed[1]:]))
+        finite = not alarm.rang if a.trusted else _finite(a.gu, a.gb[self._computed[1]:])
         if a.suspect or not finite:
             self._check_backward(a, batch, grad)
         return a.gu[self.target_pos]
-
-    @staticmethod
-    def _finite(alarm: "_Alarm", inputs: Sequence[np.ndarray], results: Sequence[np.ndarray]) -> bool:
-        """Are all `results` of a pass finite? When all `inputs` are finite (a pass's
-        leaves and data, or forward's values and the seed) and no op set a floating-point
-        flag, yes: a number that is not finite, made from finite ones, always sets one
-        (overflow, invalid, division by zero). Otherwise, and under detect_anomaly, one
-        sum each says (finite iff all are, or the sum overflows). Leaves are not
-        results: eager minds a number only where an op computes with it."""
-        with np.errstate(all="ignore"):
-            if inputs and not state().anomaly and all(np.isfinite(np.sum(x)) for x in inputs):
-                return not alarm.rang
-            return all(np.isfinite(np.sum(r)) for r in results)
 
     def _read(self, a: Arrays, leaves: Sequence[Value], rows: "Sequence[int] | range") -> None:
         """The leaves' `.data` into their rows of `u`, each a real number (as eager checks)."""
@@ -334,6 +323,22 @@ class Compiled:
             s = float(seed[column]) if isinstance(seed, np.ndarray) else seed
             for _ in reverse_walk(self.order, {self.root: s}, _Replayed(numbers)):
                 pass
+
+
+def _trusted(*inputs: np.ndarray) -> bool:
+    """May a pass over these inputs trust numpy's flags to tell whether its results are
+    finite? Yes when every input is finite, and not under detect_anomaly: a number that
+    is not finite, made from finite ones, always sets a flag (overflow, invalid,
+    division by zero). Called while an `_Alarm` listens: a sum that overflows rings it,
+    which only costs a check."""
+    return not state().anomaly and all(np.isfinite(np.sum(x)) for x in inputs)
+
+
+def _finite(*results: np.ndarray) -> bool:
+    """One sum each: finite iff all its numbers are (or the sum overflows). Leaves are
+    not results: eager minds a number only where an op computes with it."""
+    with np.errstate(all="ignore"):
+        return all(np.isfinite(np.sum(r)) for r in results)
 
 
 class _Alarm:

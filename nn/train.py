@@ -40,14 +40,17 @@ __all__ = ["History", "fit", "evaluate", "progress_bar"]
 
 @dataclass
 class History:
-    """Per epoch: the mean training loss and accuracy (None when not classification).
+    """Per epoch: the mean training loss and accuracy (None when not classification), and
+    the seconds it took (wall clock; not the callback's time).
 
-    Both are measured on the fly during the epoch, as each batch is seen. `loss_name`
-    says which loss it was ("hinge", "squared_error", ...), so plots can name it.
+    Loss and accuracy are measured on the fly during the epoch, as each batch is seen.
+    `seconds` is the whole loop's time (the epochs and callbacks, not the set-up before).
+    `loss_name` says which loss it was ("hinge", "squared_error", ...), so plots can name it.
     """
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
     seconds: float = 0.0
     loss_name: str = "loss"
     path: str = "eager"  # how the steps ran: "compiled replay", or "eager" and why
@@ -206,12 +209,14 @@ def fit(
     try:
         with bar:
             for epoch in range(1, epochs + 1):
+                began = time.perf_counter()
                 if batch_size < len(rows):
                     rng.shuffle(order)
                 mean, hits = _epoch(step, arrays, model, loss_fn, rows, targets, order, batch_size, optimiser,
                                     weights, l2, scorer)
                 history.loss.append(mean)
                 history.accuracy.append(_accuracy(hits, len(rows), scorer))
+                history.epoch_seconds.append(time.perf_counter() - began)
                 _show(bar, history.loss[-1], history.accuracy[-1])
                 if callback is not None:
                     if arrays is not None:
