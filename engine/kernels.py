@@ -124,6 +124,8 @@ class Rows:
         self.first = False  # the first amounts its rows get in a pass: written, not added (see first_writes)
 
     def get(self, array: np.ndarray) -> np.ndarray:
+        if len(self.shape) == 1:
+            return array[self.key]  # already (rows,) or (rows, batch)
         return array[self.key].reshape(self.shape + array.shape[1:])
 
     def add(self, array: np.ndarray, amounts) -> None:
@@ -219,10 +221,10 @@ class Elementwise(Group):
             x = rows.get(a.b if col_batched else a.u)
             ins.append(x[:, None] if self.batched and not col_batched else x)
         self.ins = ins
-        _space(a, self.batched)[0][self.out] = self.op.forward(NumpyMath, *ins)
+        (a.b if self.batched else a.u)[self.out] = self.op.forward(NumpyMath, *ins)
 
     def backward(self, a: Arrays) -> None:
-        values, grads = _space(a, self.batched)
+        values, grads = (a.b, a.gb) if self.batched else (a.u, a.gu)
         g = grads[self.out]
         partials = self.op.partials(NumpyMath, values[self.out], *self.ins)
         for (rows, col_batched), needed, d in zip(self.columns, self.needed, partials):
