@@ -402,7 +402,8 @@ class ScalarRun:
         self.outside = np.unique(rows[~inside])
         local = np.where(inside, rows - self.start + len(self.outside), np.searchsorted(self.outside, rows)).tolist()
         ends = np.cumsum(arity).tolist()
-        self.nodes = [(s.ops[i], tuple(local[e - k:e]), s.needed[i]) for i, k, e in zip(nodes, arity, ends)]
+        self.nodes = [(s.ops[i].forward, s.ops[i].partials, tuple(local[e - k:e]), s.needed[i])
+                      for i, k, e in zip(nodes, arity, ends)]
         self.explain, self.check = explain, check
 
     def __len__(self) -> int:
@@ -412,36 +413,56 @@ class ScalarRun:
         return []  # floats, in `u` only
 
     def forward(self, a: Arrays) -> None:
-        local = a.u[self.outside].tolist()
-        checked = False
-        for k, (op, parents, _) in enumerate(self.nodes):
-            ins = [local[p] for p in parents]
-            try:
-                out = op.forward(FloatMath, *ins)
-            except ARITHMETIC_ERRORS as error:
-                self.check(a)  # raises what eager raises, naming the op as the user wrote it
-                raise self.explain(self.start + k, ins, error) from None
-            if out - out != 0.0 and not checked:  # inf or NaN: overflow, or an anomaly if checked
-                self.check(a)
-                checked = a.passed = True  # eager let it pass: it flows on, as NaN data does
-            local.append(out)
+        # Unrolled by arity, as autodiff._backward_floats: the list and the call with *args
+        # for every node cost as much as the op itself.
+        local, m, checked = a.u[self.outside].tolist(), FloatMath, False
+        try:
+            for forward, _, parents, _ in self.nodes:
+                if len(parents) == 1:
+                    out = forward(m, local[parents[0]])
+                elif len(parents) == 2:
+                    out = forward(m, local[parents[0]], local[parents[1]])
+                else:
+                    out = forward(m, *[local[p] for p in parents])
+                if out - out != 0.0 and not checked:  # inf or NaN: overflow, or an anomaly if checked
+                    self.check(a)
+                    checked = a.passed = True  # eager let it pass: it flows on, as NaN data does
+                local.append(out)
+        except ARITHMETIC_ERRORS as error:
+            k = len(local) - len(self.outside)
+            ins = [local[p] for p in self.nodes[k][2]]
+            self.check(a)  # raises what eager raises, naming the op as the user wrote it
+            raise self.explain(self.start + k, ins, error) from None
         self.local = local
         a.u[self.start:self.stop] = local[len(self.outside):]
 
     def backward(self, a: Arrays) -> None:
-        local, base = self.local, len(self.outside)
+        local, base, m, nodes = self.local, len(self.outside), FloatMath, self.nodes
         grads = [0.0] * base + a.gu[self.start:self.stop].tolist()
-        for k in range(len(self.nodes) - 1, -1, -1):
-            op, parents, needed = self.nodes[k]
-            ins = [local[p] for p in parents]
-            try:
-                partials = op.partials(FloatMath, local[base + k], *ins)
-            except ARITHMETIC_ERRORS as error:
-                raise self.explain(self.start + k, ins, error, backward=True) from None
-            if needed:
+        k = len(nodes) - 1
+        try:
+            while k >= 0:
+                _, partials, parents, needed = nodes[k]
                 g = grads[base + k]
-                for p, d in zip(parents, partials):
-                    grads[p] += g * d
+                if len(parents) == 1:
+                    p = parents[0]
+                    d = partials(m, local[base + k], local[p])[0]
+                    if needed:
+                        grads[p] += g * d
+                elif len(parents) == 2:
+                    p, q = parents
+                    dp, dq = partials(m, local[base + k], local[p], local[q])
+                    if needed:
+                        grads[p] += g * dp
+                        grads[q] += g * dq
+                else:
+                    ds = partials(m, local[base + k], *[local[p] for p in parents])
+                    if needed:
+                        for p, d in zip(parents, ds):
+                            grads[p] += g * d
+                k -= 1
+        except ARITHMETIC_ERRORS as error:
+            ins = [local[p] for p in nodes[k][2]]
+            raise self.explain(self.start + k, ins, error, backward=True) from None
         a.gu[self.outside] += grads[:base]
         a.gu[self.start:self.stop] = grads[base:]
-
