@@ -144,7 +144,7 @@ class Compiled:
         batch = self._rows(rows)
         a = self._arrays_for(1 if batch is None else len(batch))
         if leaves is None:
-            self._read(a, self.read_leaves, range(len(self.read_leaves)))
+            self._read(a, self.read_leaves, slice(0, len(self.read_leaves)))  # a slice: numpy takes a range as a list
         else:
             a.u[self.target_pos] = self._numbers_for_wrt(leaves)
             if self._others[0]:
@@ -196,7 +196,7 @@ class Compiled:
             self._check_backward(a, batch, grad)
         return a.gu[self.target_pos]
 
-    def _read(self, a: Arrays, leaves: Sequence[Value], rows: "Sequence[int] | range") -> None:
+    def _read(self, a: Arrays, leaves: Sequence[Value], rows: "Sequence[int] | slice") -> None:
         """The leaves' `.data` into their rows of `u`, each a real number (as eager checks)."""
         numbers = [v.data for v in leaves]
         if set(map(type, numbers)) - {float}:
