@@ -1,0 +1,98 @@
+"""Where a replayed training step's time goes: a profile of `fit`'s step, piece by piece.
+
+    python -m benchmarks.breakdown digits     # or moons-100, moons-300, moons-1000, moons-3000
+
+The step `fit` runs on the replay, rebuilt from the public API: one example's loss
+graph compiled with its inputs and targets as data, then per step `forward(columns=,
+leaves=)`, `gradient()`, the optimiser's `update` over the parameter array and the
+loss's scorer over the outputs. Each piece is timed alone (the best of several rounds,
+so the figures are the machine's floor, not its noise), and so is every kernel, forward
+and backward. `benchmarks/run.py` puts this table for each workload in RESULTS.md.
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import sys
+import timeit
+
+import numpy as np
+
+from .workloads import FIT_WORKLOADS, Workload
+
+__all__ = ["breakdown", "table"]
+
+
+def _best(work, number: int = 20, rounds: int = 7) -> float:
+    """Seconds per call of `work`: the best of `rounds` rounds of `number` calls."""
+    return min(timeit.repeat(work, number=number, repeat=rounds)) / number
+
+
+def breakdown(w: Workload) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """([(piece of the step, seconds)], [(kernel, seconds)]) for fit's replayed step."""
+    from engine import Value, compile
+    from nn import MLP, losses, optim
+
+    model = MLP.from_weights([(W.tolist(), b.tolist(), act) for (W, b), act in zip(w.params, w.activations())])
+    loss = losses.get("hinge" if w.loss == "hinge" else "sse")
+    targets = [loss.encode(y.tolist() if np.ndim(y) else float(y), model.nout) for y in w.Y]
+    xs = [Value(0.0, label=f"x{j}") for j in range(w.X.shape[1])]
+    ts = [Value(0.0, label=f"y{j}") for j in range(len(targets[0]))]
+    outputs = model(xs)
+    root = loss.forward(outputs, ts)
+    params = model.parameters()
+    weights = [p for name, p in model.named_parameters() if not name.endswith(".b")]
+    if w.loss == "hinge":
+        root = root + losses.l2_penalty(weights, w.reg)
+    compiled = compile(root, wrt=params, data=xs + ts, keep=outputs)
+    columns = np.ascontiguousarray(np.hstack([w.X, np.array(targets)]).T)
+    numbers = np.array([p.data for p in params])
+    opt = optim.SGD(params, lr=w.lr)
+    scorer = loss.scorer(targets)
+    target_columns = columns[len(xs):]
+
+    compiled.forward(columns=columns, leaves=numbers)
+    compiled.gradient(1.0 / len(w.X))
+    a = compiled._last[0]  # the arrays of this batch size, to time kernels by themselves
+
+    def kernels_forward() -> None:
+        for g in compiled.groups:
+            g.forward(a)
+
+    def kernels_backward() -> None:
+        for g in compiled.backward_groups:
+            g.backward(a)
+
+    pieces = [
+        ("forward (feed, kernels, checks)", _best(lambda: compiled.forward(columns=columns, leaves=numbers))),
+        ("  of which its kernels, in order", _best(kernels_forward)),
+        ("gradient (kernels, checks)", _best(lambda: compiled.gradient(1.0 / len(w.X)))),
+        ("  of which its kernels, in order", _best(kernels_backward)),
+        ("optimiser update (array)", _best(lambda: opt.update(numbers.copy(), numbers))),
+        ("outputs and accuracy", _best(lambda: scorer(compiled.values_of(outputs), target_columns)
+                                       if scorer is not None else compiled.values_of(outputs))),
+    ]
+    kernels = [(f"forward {type(g).__name__} {getattr(g, 'op', None) and g.op.name} x{len(g)}", _best(lambda g=g: g.forward(a)))
+               for g in compiled.groups]
+    kernels += [(f"backward {type(g).__name__} {getattr(g, 'op', None) and g.op.name} x{len(g)}",
+                 _best(lambda g=g: g.backward(a))) for g in compiled.backward_groups]
+    return pieces, kernels
+
+
+def table(w: Workload, top: int = 4) -> str:
+    """A markdown table of the step's pieces and its `top` most costly kernels, in µs.
+    A kernel alone finds its inputs in the cache; in order, it may not."""
+    pieces, kernels = breakdown(w)
+    lines = [f"| {w.name}: piece of a replayed step | µs |", "|---|---:|"]
+    lines += [f"| {what} | {1e6 * s:,.1f} |" for what, s in pieces]
+    lines += [f"| one kernel alone: {what} | {1e6 * s:,.1f} |" for what, s in sorted(kernels, key=lambda k: -k[1])[:top]]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or ["moons-100", "digits"]:
+        print(table(FIT_WORKLOADS[name]()))
+        print()
