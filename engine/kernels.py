@@ -88,7 +88,7 @@ class NumpyMath:
 class Arrays:
     """Values and gradients for one batch size: `u`, `gu` (n,) and `b`, `gb` (m, batch)."""
 
-    __slots__ = ("u", "b", "gu", "gb", "suspect", "passed", "clean", "trusted")
+    __slots__ = ("u", "b", "gu", "gb", "suspect", "passed", "clean", "trusted", "fed")
 
     def __init__(self, n_unbatched: int, n_batched: int, batch: int) -> None:
         self.u, self.gu = np.zeros(n_unbatched), np.zeros(n_unbatched)
@@ -97,6 +97,7 @@ class Arrays:
         self.passed = False  # a float run let a number that is not finite pass (as eager does)
         self.clean = False  # the last forward pass was all finite
         self.trusted = False  # this backward pass trusts numpy's flags (engine.replay)
+        self.fed = None  # the read-only batch whose numbers the data rows hold
 
 
 class Rows:
@@ -127,6 +128,13 @@ class Rows:
         if len(self.shape) == 1:
             return array[self.key]  # already (rows,) or (rows, batch)
         return array[self.key].reshape(self.shape + array.shape[1:])
+
+    def fresh(self, array: np.ndarray) -> np.ndarray | None:
+        """The rows as a view to compute their first amounts straight into (no temporary),
+        when this is their first write in a pass and they are one plain run; else None."""
+        if self.first and self.pick is None and not self.repeated and isinstance(self.into, slice):
+            return array[self.into].reshape(self.shape + array.shape[1:])
+        return None
 
     def add(self, array: np.ndarray, amounts) -> None:
         full = self.shape + array.shape[1:]
@@ -231,6 +239,9 @@ class Elementwise(Group):
             if not needed:
                 if not a.trusted and not np.isfinite(np.sum(d)):  # trusted: a flag would ring
                     a.suspect = True  # eager would compute it (and may raise): let the check see
+                continue
+            if col_batched and type(d) is not float and (into := rows.fresh(a.gb)) is not None:
+                np.multiply(g, d, out=into)
                 continue
             amount = g if type(d) is float and d == 1.0 else g * d
             if self.batched and not col_batched:
@@ -354,7 +365,13 @@ class BatchDot(Group):
             if self.need_w:
                 self.read_w.add(a.gu, G @ X.T)
             if self.need_x:
-                self.read_x.add(a.gb, W.T * G if len(W) == 1 else W.T @ G)  # one neuron: an outer product, 7x faster so
+                into = self.read_x.fresh(a.gb)
+                if into is None:
+                    self.read_x.add(a.gb, W.T * G if len(W) == 1 else W.T @ G)  # one neuron: an outer product, 7x faster so
+                elif len(W) == 1:
+                    np.multiply(W.T, G, out=into)
+                else:
+                    np.matmul(W.T, G, out=into)
             return
         if self.need_w:
             self.read_w.add(a.gb if self.w_batched else a.gu,

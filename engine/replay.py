@@ -135,7 +135,8 @@ class Compiled:
         per example with `data`).
 
         `columns`: the batch as `rows.T` (one row per data leaf, one column per example),
-        the replay's own layout: given so, it is copied without a transpose. `leaves`:
+        the replay's own layout: given so, it is copied without a transpose, and a
+        read-only array that owns its numbers is copied once, not at every pass. `leaves`:
         numbers for the `wrt` leaves, in their order, read instead of their Values (a
         training loop that keeps its parameters in an array, with `gradient`).
         """
@@ -149,8 +150,11 @@ class Compiled:
             a.u[self.target_pos] = self._numbers_for_wrt(leaves)
             if self._others[0]:
                 self._read(a, *self._others)
-        if batch is not None:
+        if batch is not None and not (columns is not None and columns is a.fed):
             a.b[: len(self.data)] = batch.T
+            # A read-only array that owns its numbers cannot change: given again, it is not copied again.
+            owned = columns is not None and isinstance(columns, np.ndarray) and columns.base is None
+            a.fed = columns if owned and not columns.flags.writeable else None
         alarm, a.passed = _Alarm(), False
         with alarm.listening():
             trusted = _trusted(a.u[:self._computed[0]], a.b[:self._computed[1]])

@@ -303,7 +303,8 @@ class _Replay:
 
     def __init__(self, compiled: Any, outputs: list[Value], table: np.ndarray) -> None:
         self.compiled, self.outputs, self.table = compiled, outputs, table
-        self.columns = np.ascontiguousarray(table.T)  # the replay's layout: one row per leaf, one column per example
+        self.columns = np.array(table.T, order="C")  # the replay's layout: one row per leaf, one column per example
+        self.columns.flags.writeable = False  # read-only and its own: the replay copies it in once
         self.width = table.shape[1] - len(outputs)  # the inputs' columns; the targets' follow
 
     @classmethod

@@ -198,3 +198,19 @@ def test_an_overflow_a_later_op_hides_still_raises_as_eager(hide):
     with pytest.raises(OverflowError) as replayed:
         c.forward(np.array([[1.0], [1e10], [2.0]]))
     assert str(replayed.value) == str(eager.value)
+
+
+def test_a_writable_batch_is_read_at_every_pass_a_read_only_one_once():
+    x, w = Value(0.0, label="x"), Value(1.5, label="w")
+    c = compile((w * x).tanh(), wrt=[w], data=[x])
+    columns = np.array([[0.1, 0.2, 0.3]])
+    first = c.forward(columns=columns)
+    columns *= 2.0  # changed in place: the next pass must see it
+    assert np.allclose(c.forward(columns=columns), np.tanh(1.5 * columns[0]))
+    frozen = np.array([[0.5, -0.5, 1.0]])
+    frozen.flags.writeable = False
+    assert np.allclose(c.forward(columns=frozen), np.tanh(1.5 * frozen[0]))
+    assert c._last[0].fed is frozen  # kept: its numbers cannot change
+    assert np.allclose(c.forward(columns=frozen), np.tanh(1.5 * frozen[0]))
+    assert np.allclose(c.forward(columns=np.array([[0.1, 0.2, 0.3]])), first)
+    assert c._last[0].fed is None
