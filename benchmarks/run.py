@@ -366,25 +366,30 @@ numpy reference step by step (relative tolerance {RTOL:g}; largest gap: {agreeme
 
 ## Where the time goes, and why some rows are short
 
-- **Replay against numpy.** numpy's delta rule is the array program and nothing else.
-  The replay does the same matrix products, plus, per step: reading and writing the
-  parameter Values (337 on moons, 2,410 on digits) and the user's (or SGD's) update of
-  each in Python; zeroing the gradient arrays and checking every number once per pass
-  (one sum each way, so that an overflow or NaN raises as eager raises); a few
-  microseconds of Python around each of its 8 to 10 groups. On moons-100 that fixed
-  share is most of the step; it shrinks as the batch grows (moons-3,000 is within 2.5x).
-- **fit on digits.** Scoring the accuracy takes about 1.5 ms of its step (a profile
-  beside this run): with 10 outputs the loss's scorer is an argmax, run in Python once
-  per example (scorers of one output are elementwise and score the batch at once).
-  PyTorch and JAX compute no accuracy. The rest is the replay and SGD's update of 2,410
-  parameter Values.
-- **PyTorch on the larger moons.** With 1,000 or more points PyTorch's fused kernels
-  (addmm with the bias, relu backward in place) beat the replay's separate numpy calls
-  and temporaries; the replay's per-step overhead above is the rest.
-- **The 10,000-level chain.** Compiling includes one forward pass and numpy's set-up,
-  a few milliseconds that a graph this small does not amortise; at 100,000 levels
-  compiling is about 1.2x building and the replay (one run of floats through the op
-  table) is faster than eager backward.
+The tables "A replayed step, piece by piece" above are measured in this run: each piece
+of fit's step timed by itself, best of several rounds (`python -m benchmarks.breakdown`).
+
+- **Small batches (the demo loop, moons-100 and -300).** numpy's delta rule is about 30
+  numpy calls in one function. The replay runs about 20 kernels a step, each a few
+  microseconds of Python around its numpy calls, plus a few checks; that fixed cost is
+  most of a step on 100 points and shrinks as the batch grows. The demo loop, written
+  as micrograd's notebook writes it, also reads its 337 parameter Values into the replay
+  each step, gets their gradients written back, zeroes them and updates each in a
+  Python loop: that is the loop's own cost, not the replay's (fit keeps the parameters
+  in an array and does none of it).
+- **digits against PyTorch.** Most of the step is two matrix products of the 32-neuron
+  layer (forward W @ X, backward G @ X.T) and sigmoid over 1,797 x 32 numbers, forward
+  and back. numpy's OpenBLAS takes about twice as long as the MKL inside PyTorch's wheel
+  for these shapes (measured beside this run: 1,797 x 64 by 64 x 32, and its transpose),
+  and PyTorch's sigmoid and its backward are one fused pass each where numpy makes
+  several. The replay is as fast as the hand-written numpy on this row: what is left is
+  numpy's.
+- **PyTorch on the larger moons.** From 1,000 points on, PyTorch's fused kernels (addmm
+  with the bias, relu backward in place) against the replay's separate numpy calls.
+- **The 10,000-level chain.** Compiling is a handful of Python passes over every node
+  (topological order, rewrite, schedule, the float run's table), about 2 µs a node,
+  against about 0.5 µs a node to build the chain; at 100,000 levels building is slower
+  per node (the collector scans a larger heap) and the ratio meets the bound.
 """
 
 
