@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .approaches import DEMO, FIT, torch_available
-from .breakdown import table as breakdown_table
+from .breakdown import blas_table, table as breakdown_table
 from .workloads import FIT_WORKLOADS, moons
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -315,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     costs = compile_costs()
     agreement = ", ".join(f"{w}: {g:.1e}" for w, g in gaps.items())
     print("where the time goes")
-    profiles = "\n\n".join(breakdown_table(FIT_WORKLOADS[w]()) for w in results if w in ("moons-100", "moons-3000", "digits"))
+    profiles = "\n\n".join([breakdown_table(FIT_WORKLOADS[w]()) for w in results if w in ("moons-100", "moons-3000", "digits")]
+                             + [blas_table()])
     shown = summary(demo, results, firsts)
     report = (f"## Summary\n\n{shown}\n\n"
               f"## Workload A: micrograd's demo loop (moons-100)\n\n{demo_table(demo)}\n\n"
@@ -379,8 +380,8 @@ of fit's step timed by itself, best of several rounds (`python -m benchmarks.bre
   in an array and does none of it).
 - **digits against PyTorch.** Most of the step is two matrix products of the 32-neuron
   layer (forward W @ X, backward G @ X.T) and sigmoid over 1,797 x 32 numbers, forward
-  and back. numpy's OpenBLAS takes about twice as long as the MKL inside PyTorch's wheel
-  for these shapes (measured beside this run: 1,797 x 64 by 64 x 32, and its transpose),
+  and back. numpy's OpenBLAS is slower than the MKL inside PyTorch's wheel for these
+  shapes (the last table above),
   and PyTorch's sigmoid and its backward are one fused pass each where numpy makes
   several. The replay is as fast as the hand-written numpy on this row: what is left is
   numpy's.
