@@ -25,7 +25,8 @@ import graphviz
 
 from .autodiff import distances, local_partials, topological_order
 from .files import write_atomic
-from .notation import local, names, number, partial
+from .layout import Constraints, constraints
+from .notation import local, names, natural, number, partial
 from .value import ARITHMETIC_ERRORS, Value, as_count
 
 __all__ = [
@@ -69,11 +70,13 @@ class Drawing(graphviz.Digraph):
     In Jupyter it displays inline as SVG; without a renderer it shows a short note
     instead of failing. `shown` maps each drawn Value to the id of the SVG element that
     shows it: its own box, or the box of the collapsed scope it is in; `collapsed` maps
-    each collapsed scope to its box's id.
+    each collapsed scope to its box's id, `clusters` each scope drawn in full to the
+    name of its cluster (its group's id in the SVG).
     """
 
     shown: dict[Value, str]
     collapsed: dict[str, str]
+    clusters: dict[str, str]
 
     def _repr_image_svg_xml(self) -> str:
         return pipe(self.source, "svg").decode("utf-8")
@@ -162,6 +165,9 @@ def draw(
     g = Drawing(name="chainrule", graph_attr={
         "rankdir": rankdir, "fontname": _FONT, "fontsize": "11", "nodesep": "0.25",
         "ranksep": "0.35", "bgcolor": "white",
+        # dot's last pass reorders inside clusters without their flat edges, which would
+        # undo the reading order (engine.layout): skipped.
+        "remincross": "false",
     }, node_attr={"fontname": _FONT, "fontsize": "11"}, edge_attr={
         "fontname": _FONT, "fontsize": "9", "color": "#616161", "arrowsize": "0.7",
     })
@@ -189,11 +195,16 @@ class _Plan:
 
 def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, str]:
     """A box per shown Value and a small node per op, each in its scope's cluster; one box
-    per collapsed scope. Returns the collapsed scopes' node ids."""
+    per collapsed scope; kept in reading order (`engine.layout`). Returns the collapsed
+    scopes' node ids."""
     items: dict[str | None, list[tuple[str, dict]]] = {}  # cluster -> its nodes
+    home: dict[str, str | None] = {}  # node -> its cluster
+    node_of: dict[Value, str] = {}
+    top_of: dict[Value, str] = {}
 
     def place(scope: str | None, node_id: str, attrs: dict) -> None:
-        items.setdefault(scope if clusters else None, []).append((node_id, attrs))
+        home[node_id] = scope if clusters else None
+        items.setdefault(home[node_id], []).append((node_id, attrs))
 
     boxes: dict[str, str] = {}
     for v in plan.order:
@@ -208,36 +219,24 @@ def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, st
                     "label": _html(f"{grp}\n{count} values (collapsed)"), "shape": "box3d",
                     "style": "filled", "fillcolor": "#fff3e0", "id": boxes[grp],
                 })
+            node_of[v] = top_of[v] = boxes[grp]
             continue
         i = plan.index[v]
         marked = v in plan.marked
         truncated = any(p not in plan.visible for p in v._parents)
+        node_of[v] = top_of[v] = f"v{i}"
         place(v.scope, f"v{i}", _value_attrs(f"v{i}", v, plan.label[v], plan.show_grads, marked, truncated))
         if v._op is not None and not truncated:
+            top_of[v] = f"v{i}op"
             place(v.scope, f"v{i}op", {
                 "label": _html(v._op.symbol), "shape": "circle" if len(v._op.symbol) <= 2 else "ellipse",
                 "style": "filled", "fillcolor": _HIGHLIGHT if marked else _OP,
                 "width": "0.3", "height": "0.3", "margin": "0.02", "fontsize": "10", "id": f"v{i}op",
             })
-    _emit_clusters(g, items, _in_order(plan))
+    scopes = _scopes(items)
+    keep = constraints(plan.order, plan.visible, node_of, top_of, home, scopes, boxes)
+    g.clusters = _emit_clusters(g, items, scopes, keep)
     return boxes
-
-
-def _in_order(plan: _Plan) -> dict[str | None, list[tuple[str, str]]]:
-    """Pairs of unscoped leaves to keep side by side: those that feed one op, in argument
-    order (x1, x2, ...); dot would otherwise order a rank to suit its crossings, not the
-    reader. (Inside a cluster such a constraint pulls nodes out of it or is not kept, so
-    scoped leaves rely on the reversed order they are given in.)"""
-    chains: dict[str | None, list[tuple[str, str]]] = {}
-    seen: set[frozenset[str]] = set()
-    for v in plan.order:
-        leaves = [p for p in v._parents if p._op is None and p in plan.visible and p not in plan.group_of]
-        for a, b in zip(leaves, leaves[1:]):
-            pair = (f"v{plan.index[a]}", f"v{plan.index[b]}")
-            if a is not b and a.scope is None is b.scope and frozenset(pair) not in seen:
-                seen.add(frozenset(pair))
-                chains.setdefault(None, []).append(pair)
-    return chains
 
 
 def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_partials: bool) -> None:
@@ -312,30 +311,42 @@ def _partials(v: Value):
         return error
 
 
-def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, dict]]],
-                   chains: dict[str | None, list[tuple[str, str]]]) -> None:
-    """Nested clusters, one per scope prefix ("layer 1" holds "layer 1/neuron 2"), each
-    keeping its `chains` of nodes side by side, in order."""
-    scopes = sorted(s for s in items if s is not None)
-    tree: dict[str | None, list[str]] = {}
+def _scopes(items: dict[str | None, list]) -> list[str]:
+    """Every scope drawn as a cluster: those with nodes and every prefix of them."""
     every: set[str] = set()
+    for s in items:
+        if s is not None:
+            parts = s.split("/")
+            every.update("/".join(parts[:k]) for k in range(1, len(parts) + 1))
+    return sorted(every, key=natural)
+
+
+def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, dict]]],
+                   scopes: list[str], keep: Constraints) -> dict[str, str]:
+    """Nested clusters, one per scope ("layer 1" holds "layer 1/neuron 2"), each with its
+    nodes and the constraints that keep them in reading order (a constraint holds only
+    where both its ends are declared in the same cluster). Returns each scope's cluster.
+
+    How dot reads the text, as the laid-out coordinates show: it starts a cluster's order
+    from the nodes and sub-clusters given last, so they are given in reverse; under
+    rankdir LR or RL it flips a flat edge inside a cluster (not at the top level), so
+    there the pair and its anchors' order are given the other way round."""
+    flipped = g.graph_attr["rankdir"] in ("LR", "RL")
+    tree: dict[str | None, list[str]] = {}
     for s in scopes:
-        parts = s.split("/")
-        for k in range(1, len(parts) + 1):
-            every.add("/".join(parts[:k]))
-    for s in sorted(every):
         tree.setdefault(s.rpartition("/")[0] or None, []).append(s)
-    ids = {s: f"cluster_{k}" for k, s in enumerate(sorted(every))}
+    ids = {s: f"cluster_{k}" for k, s in enumerate(scopes)}
 
     def fill(target: graphviz.Digraph, scope: str | None) -> None:
-        # dot lays a scope's nodes out right to left of the order they are given in:
-        # given in reverse, neuron 1 and w1.1.1 come first, as the documents write them.
-        for node_id, attrs in (reversed if scope else iter)(items.get(scope, [])):
+        for node_id, attrs in reversed(items.get(scope, [])):
             target.node(node_id, **attrs)
-        for pair in chains.get(scope, []):
+        for anchor, below in (iter if flipped else reversed)(keep.anchors.get(scope, [])):
+            target.node(anchor, label="", shape="point", style="invis", width="0", height="0")
+            target.edge(anchor, below, style="invis")
+        for a, b in keep.pairs.get(scope, []):
             with target.subgraph() as same:
                 same.attr(rank="same")
-                same.edge(*pair, style="invis")
+                same.edge(*((b, a) if flipped and scope is not None else (a, b)), style="invis")
         for child in reversed(tree.get(scope, [])):
             with target.subgraph(name=ids[child]) as sub:
                 sub.attr(label=_html(child.rpartition("/")[2]), style="rounded,dashed",
@@ -343,6 +354,7 @@ def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, 
                 fill(sub, child)
 
     fill(g, None)
+    return ids
 
 
 # ---------------------------------------------------------------- choosing what to draw
