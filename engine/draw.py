@@ -117,8 +117,9 @@ def draw(
     """The graph of `root` as a `graphviz.Digraph` (no Graphviz program needed).
 
     Each Value is a box with its name (label, or a generated one), data and grad; each
-    op a small node with its symbol. `show_partials` writes each edge's local derivative
-    (formula from the op table and value); `highlight` fills the given Values;
+    op a small node with its symbol. `show_partials` writes each op's local derivatives
+    (formula from the op table and value) into it, one cell per input where that input's
+    edge arrives; `highlight` fills the given Values;
     `path_from=x` highlights every path from input `x` to `root`. `clusters` groups
     Values by scope ("layer 1/neuron 2"); `collapse_depth=k` draws each scope k levels
     deep as one box, except the scope `expand` (and what is inside it), drawn in full.
@@ -160,7 +161,7 @@ def draw(
         marked |= on_path
         path_edges = {(p, v) for v in on_path for p in v._parents if p in on_path}
     plan = _Plan(order, index, names(order), visible, group_of, marked, path_from is not None,
-                 path_edges, root.grad != 0.0 if show_grads is None else show_grads)
+                 path_edges, root.grad != 0.0 if show_grads is None else show_grads, show_partials, rankdir)
 
     g = Drawing(name="chainrule", graph_attr={
         "rankdir": rankdir, "fontname": _FONT, "fontsize": "11", "nodesep": "0.25",
@@ -172,7 +173,7 @@ def draw(
         "fontname": _FONT, "fontsize": "9", "color": "#616161", "arrowsize": "0.7",
     })
     boxes = _add_nodes(g, plan, clusters)
-    _add_edges(g, plan, boxes, show_partials)
+    _add_edges(g, plan, boxes)
     g.collapsed = boxes
     g.shown = {v: boxes[group_of[v]] if v in group_of else f"v{index[v]}" for v in order if v in visible}
     return g
@@ -191,6 +192,8 @@ class _Plan:
     tracing: bool  # path_from was given: marked op -> result edges are drawn on the path
     path_edges: set[tuple[Value, Value]]
     show_grads: bool
+    show_partials: bool
+    rankdir: str
 
 
 def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, str]:
@@ -228,7 +231,8 @@ def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, st
         place(v.scope, f"v{i}", _value_attrs(f"v{i}", v, plan.label[v], plan.show_grads, marked, truncated))
         if v._op is not None and not truncated:
             top_of[v] = f"v{i}op"
-            place(v.scope, f"v{i}op", {
+            cells = _cells(plan, v)
+            place(v.scope, f"v{i}op", _op_attrs(f"v{i}op", v, marked, cells, plan.rankdir) if cells else {
                 "label": _html(v._op.symbol), "shape": "circle" if len(v._op.symbol) <= 2 else "ellipse",
                 "style": "filled", "fillcolor": _HIGHLIGHT if marked else _OP,
                 "width": "0.3", "height": "0.3", "margin": "0.02", "fontsize": "10", "id": f"v{i}op",
@@ -239,10 +243,10 @@ def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, st
     return boxes
 
 
-def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_partials: bool) -> None:
-    """Parent -> op -> result for every shown node (once between collapsed boxes), with
-    each edge's local derivative when `show_partials`."""
-    label, index = plan.label, plan.index
+def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str]) -> None:
+    """Parent -> op -> result for every shown node (once between collapsed boxes). With
+    `show_partials` each input's edge ends in the op's cell for it (see `_cells`)."""
+    index = plan.index
     seen_box_edges: set[tuple[str, str]] = set()
     for v in plan.order:
         if v not in plan.visible or v._op is None:
@@ -254,30 +258,83 @@ def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_par
                 continue
             on_path = v in plan.marked and plan.tracing
             g.edge(f"v{index[v]}op", f"v{index[v]}", **({"color": "#e65100", "penwidth": "2"} if on_path else {}))
-        partials = _partials(v) if show_partials and gv is None else None
+        uses = _uses(v) if gv is None else []
         for pos, p in enumerate(v._parents):
             gp = plan.group_of.get(p)
             source = boxes[gp] if gp is not None else f"v{index[p]}"
+            attrs: dict[str, str] = {}
+            if (p, v) in plan.path_edges:
+                attrs.update(color="#e65100", penwidth="2")
+            if plan.show_partials and gv is None:
+                g.edge(source, f"{target}:i{pos}:{_ENTRY[plan.rankdir]}", **attrs)
+                continue
             if gv is not None or gp is not None:
                 if source != target and (source, target) not in seen_box_edges:
                     seen_box_edges.add((source, target))
                     g.edge(source, target)
                 continue
-            attrs: dict[str, str] = {}
-            if (p, v) in plan.path_edges:
-                attrs.update(color="#e65100", penwidth="2")
-            # A parent used twice by one op (a * a) gets one edge per use, each named,
-            # so that neither hides the other: its gradient is the sum over both.
-            use = f"input {pos + 1} of {len(v._parents)}" if v._parents.count(p) > 1 else ""
-            if partials is not None:
-                formula = partial(v._op, pos, [label[q] for q in v._parents], label[v])
-                value = "error" if isinstance(partials, Exception) else number(partials[pos])
-                shown = value if formula == value else f"{formula}\n= {value}"
-                attrs["label"] = _html(f"{use + chr(10) if use else ''}"
-                                       f"{local(label[v], label[p], label[plan.order[-1]])} = {shown}")
-            elif use:
-                attrs["label"] = _html(use)
+            if uses[pos]:
+                attrs["label"] = _html(uses[pos])
             g.edge(source, target, **attrs)
+
+
+_ENTRY = {"TB": "n", "BT": "s", "LR": "w", "RL": "e"}  # the side of an op its inputs reach
+
+
+def _uses(v: Value) -> list[str]:
+    """For a parent used twice by one op (a * a), which use each edge is, so that neither
+    hides the other (the parent's gradient is the sum over both); else empty."""
+    n = len(v._parents)
+    return [f"input {pos + 1} of {n}" if v._parents.count(p) > 1 else "" for pos, p in enumerate(v._parents)]
+
+
+def _cells(plan: _Plan, v: Value) -> list[str]:
+    """With `show_partials`, what each input's cell in the op says: which use it is (see
+    `_uses`) and its local derivative, formula and value, in two lines across a rank (TB,
+    BT), in one where the cells stack (LR, RL).
+
+    The derivatives sit in the op, one cell per input where that input's edge arrives,
+    not as labels on the edges: where many edges meet (a neuron's dot, a loss over many
+    outputs) such labels land far from their edges and over each other, and a label on
+    any edge makes dot double every rank, which lets it reorder sibling clusters."""
+    if not plan.show_partials:
+        return []
+    sep = "\n" if plan.rankdir in ("TB", "BT") else " "
+    label = plan.label
+    partials = _partials(v)
+    cells = []
+    for pos, (p, use) in enumerate(zip(v._parents, _uses(v))):
+        formula = partial(v._op, pos, [label[q] for q in v._parents], label[v])
+        value = "error" if isinstance(partials, Exception) else number(partials[pos])
+        shown = value if formula == value else f"{formula}{sep}= {value}"
+        cells.append(f"{use + sep if use else ''}{local(label[v], label[p], label[plan.order[-1]])} = {shown}")
+    return cells
+
+
+def _op_attrs(node_id: str, v: Value, marked: bool, cells: list[str], rankdir: str) -> dict:
+    """An op drawn as a table: its symbol, and one cell per input in argument order on
+    the side its edges arrive (port i<position>), holding that input's local derivative."""
+    fill = _HIGHLIGHT if marked else _OP
+    inputs = [f'<TD PORT="i{pos}" BGCOLOR="#fafafa">{_lines(text)}</TD>' for pos, text in enumerate(cells)]
+    symbol = f'<FONT POINT-SIZE="14">{html.escape(v._op.symbol, quote=False)}</FONT>'
+    across = len(inputs)
+    if rankdir in ("TB", "BT"):
+        row = "<TR>" + "".join(inputs) + "</TR>"
+        op = f'<TR><TD COLSPAN="{across}" BGCOLOR="{fill}">{symbol}</TD></TR>'
+        rows = [row, op] if rankdir == "TB" else [op, row]
+    else:
+        op = f'<TD ROWSPAN="{across}" BGCOLOR="{fill}">{symbol}</TD>'
+        rows = []
+        for k, cell in enumerate(inputs):
+            beside = op if k == 0 else ""
+            rows.append(f"<TR>{cell}{beside}</TR>" if rankdir == "LR" else f"<TR>{beside}{cell}</TR>")
+    label = '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">' + "".join(rows) + "</TABLE>>"
+    return {"label": label, "shape": "plain", "fontsize": "9", "id": node_id}
+
+
+def _lines(text: str) -> str:
+    """`text` escaped for an HTML-like label, its newlines as breaks."""
+    return "<BR/>".join(html.escape(line, quote=False) for line in text.split("\n"))
 
 
 def _name(v: Value) -> str:
@@ -286,8 +343,7 @@ def _name(v: Value) -> str:
 
 def _html(text: str) -> str:
     """An HTML-like Graphviz label showing `text` literally (escaped; newlines as breaks)."""
-    lines = [html.escape(line, quote=False) for line in text.split("\n")]
-    return "<" + "<BR/>".join(lines) + ">"
+    return "<" + _lines(text) + ">"
 
 
 def _value_attrs(node_id: str, v: Value, name: str, show_grads: bool, marked: bool, truncated: bool) -> dict:

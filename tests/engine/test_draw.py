@@ -54,13 +54,21 @@ def test_grads_are_marked_not_computed_before_backward():
     assert "grad 1" in node_line(after, "C")
 
 
-def test_partials_on_edges_come_from_the_op_table():
+def test_partials_come_from_the_op_table_and_sit_in_the_op_where_each_edge_arrives():
     C, _ = neuron()
     source = draw(C, show_partials=True).source
     assert "da/dz = 1/cosh(z)^2<BR/>= 0.30502" in source
     assert "d(mul1)/dw = x<BR/>= 0" in source
     assert "∂C/∂(sub1) = 2 * sub1" in source
     assert "cosh" not in draw(C).source
+    mul = node_line(source, "mul1")
+    (op,) = [ln for ln in source.splitlines() if ln.strip().startswith("v2op [")]
+    assert 'PORT="i0"' in op and 'PORT="i1"' in op and "d(mul1)/dx = w" in op
+    assert re.search(r"v0 -> v2op:i0:n\b", source) and re.search(r"v1 -> v2op:i1:n\b", source)
+    assert "label=" not in "".join(ln for ln in source.splitlines() if " -> " in ln)  # no edge labels
+    assert "d(mul1)/dw" not in mul
+    across = draw(C, show_partials=True, rankdir="LR").source
+    assert re.search(r"v0 -> v2op:i0:w\b", across) and "d(mul1)/dw = x = 0" in across  # one line per cell
 
 
 def test_highlight_and_path_from_an_input():

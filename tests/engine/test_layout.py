@@ -3,7 +3,8 @@
 Inputs x1, x2, x3, the neurons of each layer, a neuron's weights and the targets y1, y2
 must come in natural order along each rank (left to right, or top to bottom when the
 ranks run left to right), and collapsed layers one after another down the ranks, in
-every view: layers collapsed, neurons collapsed, one neuron expanded, all expanded.
+every view: layers collapsed, neurons collapsed, one neuron expanded, all expanded, with
+and without the local derivatives.
 """
 from __future__ import annotations
 
@@ -79,6 +80,8 @@ VIEWS = {
     "one neuron expanded": dict(collapse_depth=2, expand="layer 2/neuron 1"),
     "one layer expanded": dict(collapse_depth=1, expand="layer 1"),
     "everything expanded": dict(max_nodes=500),
+    "one layer expanded, local derivatives": dict(collapse_depth=1, expand="layer 1", show_partials=True),
+    "everything expanded, local derivatives": dict(max_nodes=500, show_partials=True),
 }
 
 
