@@ -263,7 +263,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="TB",
                        help="direction of the layout (default TB: inputs at the top; LR puts them on the left)")
     graph.add_argument("--partials", action="store_true",
-                       help="write each edge's local derivative (formula and value)")
+                       help="write each op's local derivatives (formula and value), one per input")
     graph.add_argument("--path-from", metavar="VARIABLE",
                        help="highlight every path from this variable to the output")
     graph.add_argument("--max-nodes", type=positive_int, default=300, metavar="N",

@@ -25,7 +25,8 @@ import graphviz
 
 from .autodiff import distances, local_partials, topological_order
 from .files import write_atomic
-from .notation import local, names, number, partial
+from .layout import Constraints, constraints
+from .notation import local, names, natural, number, partial
 from .value import ARITHMETIC_ERRORS, Value, as_count
 
 __all__ = [
@@ -69,11 +70,13 @@ class Drawing(graphviz.Digraph):
     In Jupyter it displays inline as SVG; without a renderer it shows a short note
     instead of failing. `shown` maps each drawn Value to the id of the SVG element that
     shows it: its own box, or the box of the collapsed scope it is in; `collapsed` maps
-    each collapsed scope to its box's id.
+    each collapsed scope to its box's id, `clusters` each scope drawn in full to the
+    name of its cluster (its group's id in the SVG).
     """
 
     shown: dict[Value, str]
     collapsed: dict[str, str]
+    clusters: dict[str, str]
 
     def _repr_image_svg_xml(self) -> str:
         return pipe(self.source, "svg").decode("utf-8")
@@ -114,8 +117,9 @@ def draw(
     """The graph of `root` as a `graphviz.Digraph` (no Graphviz program needed).
 
     Each Value is a box with its name (label, or a generated one), data and grad; each
-    op a small node with its symbol. `show_partials` writes each edge's local derivative
-    (formula from the op table and value); `highlight` fills the given Values;
+    op a small node with its symbol. `show_partials` writes each op's local derivatives
+    (formula from the op table and value) into it, one cell per input where that input's
+    edge arrives; `highlight` fills the given Values;
     `path_from=x` highlights every path from input `x` to `root`. `clusters` groups
     Values by scope ("layer 1/neuron 2"); `collapse_depth=k` draws each scope k levels
     deep as one box, except the scope `expand` (and what is inside it), drawn in full.
@@ -157,16 +161,19 @@ def draw(
         marked |= on_path
         path_edges = {(p, v) for v in on_path for p in v._parents if p in on_path}
     plan = _Plan(order, index, names(order), visible, group_of, marked, path_from is not None,
-                 path_edges, root.grad != 0.0 if show_grads is None else show_grads)
+                 path_edges, root.grad != 0.0 if show_grads is None else show_grads, show_partials, rankdir)
 
     g = Drawing(name="chainrule", graph_attr={
         "rankdir": rankdir, "fontname": _FONT, "fontsize": "11", "nodesep": "0.25",
         "ranksep": "0.35", "bgcolor": "white",
+        # dot's last pass reorders inside clusters without their flat edges, which would
+        # undo the reading order (engine.layout): skipped.
+        "remincross": "false",
     }, node_attr={"fontname": _FONT, "fontsize": "11"}, edge_attr={
         "fontname": _FONT, "fontsize": "9", "color": "#616161", "arrowsize": "0.7",
     })
     boxes = _add_nodes(g, plan, clusters)
-    _add_edges(g, plan, boxes, show_partials)
+    _add_edges(g, plan, boxes)
     g.collapsed = boxes
     g.shown = {v: boxes[group_of[v]] if v in group_of else f"v{index[v]}" for v in order if v in visible}
     return g
@@ -185,15 +192,22 @@ class _Plan:
     tracing: bool  # path_from was given: marked op -> result edges are drawn on the path
     path_edges: set[tuple[Value, Value]]
     show_grads: bool
+    show_partials: bool
+    rankdir: str
 
 
 def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, str]:
     """A box per shown Value and a small node per op, each in its scope's cluster; one box
-    per collapsed scope. Returns the collapsed scopes' node ids."""
+    per collapsed scope; kept in reading order (`engine.layout`). Returns the collapsed
+    scopes' node ids."""
     items: dict[str | None, list[tuple[str, dict]]] = {}  # cluster -> its nodes
+    home: dict[str, str | None] = {}  # node -> its cluster
+    node_of: dict[Value, str] = {}
+    top_of: dict[Value, str] = {}
 
     def place(scope: str | None, node_id: str, attrs: dict) -> None:
-        items.setdefault(scope if clusters else None, []).append((node_id, attrs))
+        home[node_id] = scope if clusters else None
+        items.setdefault(home[node_id], []).append((node_id, attrs))
 
     boxes: dict[str, str] = {}
     for v in plan.order:
@@ -208,42 +222,31 @@ def _add_nodes(g: graphviz.Digraph, plan: _Plan, clusters: bool) -> dict[str, st
                     "label": _html(f"{grp}\n{count} values (collapsed)"), "shape": "box3d",
                     "style": "filled", "fillcolor": "#fff3e0", "id": boxes[grp],
                 })
+            node_of[v] = top_of[v] = boxes[grp]
             continue
         i = plan.index[v]
         marked = v in plan.marked
         truncated = any(p not in plan.visible for p in v._parents)
+        node_of[v] = top_of[v] = f"v{i}"
         place(v.scope, f"v{i}", _value_attrs(f"v{i}", v, plan.label[v], plan.show_grads, marked, truncated))
         if v._op is not None and not truncated:
-            place(v.scope, f"v{i}op", {
+            top_of[v] = f"v{i}op"
+            cells = _cells(plan, v)
+            place(v.scope, f"v{i}op", _op_attrs(f"v{i}op", v, marked, cells, plan.rankdir) if cells else {
                 "label": _html(v._op.symbol), "shape": "circle" if len(v._op.symbol) <= 2 else "ellipse",
                 "style": "filled", "fillcolor": _HIGHLIGHT if marked else _OP,
                 "width": "0.3", "height": "0.3", "margin": "0.02", "fontsize": "10", "id": f"v{i}op",
             })
-    _emit_clusters(g, items, _in_order(plan))
+    scopes = _scopes(items)
+    keep = constraints(plan.order, plan.visible, node_of, top_of, home, scopes, boxes)
+    g.clusters = _emit_clusters(g, items, scopes, keep)
     return boxes
 
 
-def _in_order(plan: _Plan) -> dict[str | None, list[tuple[str, str]]]:
-    """Pairs of unscoped leaves to keep side by side: those that feed one op, in argument
-    order (x1, x2, ...); dot would otherwise order a rank to suit its crossings, not the
-    reader. (Inside a cluster such a constraint pulls nodes out of it or is not kept, so
-    scoped leaves rely on the reversed order they are given in.)"""
-    chains: dict[str | None, list[tuple[str, str]]] = {}
-    seen: set[frozenset[str]] = set()
-    for v in plan.order:
-        leaves = [p for p in v._parents if p._op is None and p in plan.visible and p not in plan.group_of]
-        for a, b in zip(leaves, leaves[1:]):
-            pair = (f"v{plan.index[a]}", f"v{plan.index[b]}")
-            if a is not b and a.scope is None is b.scope and frozenset(pair) not in seen:
-                seen.add(frozenset(pair))
-                chains.setdefault(None, []).append(pair)
-    return chains
-
-
-def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_partials: bool) -> None:
-    """Parent -> op -> result for every shown node (once between collapsed boxes), with
-    each edge's local derivative when `show_partials`."""
-    label, index = plan.label, plan.index
+def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str]) -> None:
+    """Parent -> op -> result for every shown node (once between collapsed boxes). With
+    `show_partials` each input's edge ends in the op's cell for it (see `_cells`)."""
+    index = plan.index
     seen_box_edges: set[tuple[str, str]] = set()
     for v in plan.order:
         if v not in plan.visible or v._op is None:
@@ -255,30 +258,83 @@ def _add_edges(g: graphviz.Digraph, plan: _Plan, boxes: dict[str, str], show_par
                 continue
             on_path = v in plan.marked and plan.tracing
             g.edge(f"v{index[v]}op", f"v{index[v]}", **({"color": "#e65100", "penwidth": "2"} if on_path else {}))
-        partials = _partials(v) if show_partials and gv is None else None
+        uses = _uses(v) if gv is None else []
         for pos, p in enumerate(v._parents):
             gp = plan.group_of.get(p)
             source = boxes[gp] if gp is not None else f"v{index[p]}"
+            attrs: dict[str, str] = {}
+            if (p, v) in plan.path_edges:
+                attrs.update(color="#e65100", penwidth="2")
+            if plan.show_partials and gv is None:
+                g.edge(source, f"{target}:i{pos}:{_ENTRY[plan.rankdir]}", **attrs)
+                continue
             if gv is not None or gp is not None:
                 if source != target and (source, target) not in seen_box_edges:
                     seen_box_edges.add((source, target))
                     g.edge(source, target)
                 continue
-            attrs: dict[str, str] = {}
-            if (p, v) in plan.path_edges:
-                attrs.update(color="#e65100", penwidth="2")
-            # A parent used twice by one op (a * a) gets one edge per use, each named,
-            # so that neither hides the other: its gradient is the sum over both.
-            use = f"input {pos + 1} of {len(v._parents)}" if v._parents.count(p) > 1 else ""
-            if partials is not None:
-                formula = partial(v._op, pos, [label[q] for q in v._parents], label[v])
-                value = "error" if isinstance(partials, Exception) else number(partials[pos])
-                shown = value if formula == value else f"{formula}\n= {value}"
-                attrs["label"] = _html(f"{use + chr(10) if use else ''}"
-                                       f"{local(label[v], label[p], label[plan.order[-1]])} = {shown}")
-            elif use:
-                attrs["label"] = _html(use)
+            if uses[pos]:
+                attrs["label"] = _html(uses[pos])
             g.edge(source, target, **attrs)
+
+
+_ENTRY = {"TB": "n", "BT": "s", "LR": "w", "RL": "e"}  # the side of an op its inputs reach
+
+
+def _uses(v: Value) -> list[str]:
+    """For a parent used twice by one op (a * a), which use each edge is, so that neither
+    hides the other (the parent's gradient is the sum over both); else empty."""
+    n = len(v._parents)
+    return [f"input {pos + 1} of {n}" if v._parents.count(p) > 1 else "" for pos, p in enumerate(v._parents)]
+
+
+def _cells(plan: _Plan, v: Value) -> list[str]:
+    """With `show_partials`, what each input's cell in the op says: which use it is (see
+    `_uses`) and its local derivative, formula and value, in two lines across a rank (TB,
+    BT), in one where the cells stack (LR, RL).
+
+    The derivatives sit in the op, one cell per input where that input's edge arrives,
+    not as labels on the edges: where many edges meet (a neuron's dot, a loss over many
+    outputs) such labels land far from their edges and over each other, and a label on
+    any edge makes dot double every rank, which lets it reorder sibling clusters."""
+    if not plan.show_partials:
+        return []
+    sep = "\n" if plan.rankdir in ("TB", "BT") else " "
+    label = plan.label
+    partials = _partials(v)
+    cells = []
+    for pos, (p, use) in enumerate(zip(v._parents, _uses(v))):
+        formula = partial(v._op, pos, [label[q] for q in v._parents], label[v])
+        value = "error" if isinstance(partials, Exception) else number(partials[pos])
+        shown = value if formula == value else f"{formula}{sep}= {value}"
+        cells.append(f"{use + sep if use else ''}{local(label[v], label[p], label[plan.order[-1]])} = {shown}")
+    return cells
+
+
+def _op_attrs(node_id: str, v: Value, marked: bool, cells: list[str], rankdir: str) -> dict:
+    """An op drawn as a table: its symbol, and one cell per input in argument order on
+    the side its edges arrive (port i<position>), holding that input's local derivative."""
+    fill = _HIGHLIGHT if marked else _OP
+    inputs = [f'<TD PORT="i{pos}" BGCOLOR="#fafafa">{_lines(text)}</TD>' for pos, text in enumerate(cells)]
+    symbol = f'<FONT POINT-SIZE="14">{html.escape(v._op.symbol, quote=False)}</FONT>'
+    across = len(inputs)
+    if rankdir in ("TB", "BT"):
+        row = "<TR>" + "".join(inputs) + "</TR>"
+        op = f'<TR><TD COLSPAN="{across}" BGCOLOR="{fill}">{symbol}</TD></TR>'
+        rows = [row, op] if rankdir == "TB" else [op, row]
+    else:
+        op = f'<TD ROWSPAN="{across}" BGCOLOR="{fill}">{symbol}</TD>'
+        rows = []
+        for k, cell in enumerate(inputs):
+            beside = op if k == 0 else ""
+            rows.append(f"<TR>{cell}{beside}</TR>" if rankdir == "LR" else f"<TR>{beside}{cell}</TR>")
+    label = '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">' + "".join(rows) + "</TABLE>>"
+    return {"label": label, "shape": "plain", "fontsize": "9", "id": node_id}
+
+
+def _lines(text: str) -> str:
+    """`text` escaped for an HTML-like label, its newlines as breaks."""
+    return "<BR/>".join(html.escape(line, quote=False) for line in text.split("\n"))
 
 
 def _name(v: Value) -> str:
@@ -287,8 +343,7 @@ def _name(v: Value) -> str:
 
 def _html(text: str) -> str:
     """An HTML-like Graphviz label showing `text` literally (escaped; newlines as breaks)."""
-    lines = [html.escape(line, quote=False) for line in text.split("\n")]
-    return "<" + "<BR/>".join(lines) + ">"
+    return "<" + _lines(text) + ">"
 
 
 def _value_attrs(node_id: str, v: Value, name: str, show_grads: bool, marked: bool, truncated: bool) -> dict:
@@ -312,30 +367,42 @@ def _partials(v: Value):
         return error
 
 
-def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, dict]]],
-                   chains: dict[str | None, list[tuple[str, str]]]) -> None:
-    """Nested clusters, one per scope prefix ("layer 1" holds "layer 1/neuron 2"), each
-    keeping its `chains` of nodes side by side, in order."""
-    scopes = sorted(s for s in items if s is not None)
-    tree: dict[str | None, list[str]] = {}
+def _scopes(items: dict[str | None, list]) -> list[str]:
+    """Every scope drawn as a cluster: those with nodes and every prefix of them."""
     every: set[str] = set()
+    for s in items:
+        if s is not None:
+            parts = s.split("/")
+            every.update("/".join(parts[:k]) for k in range(1, len(parts) + 1))
+    return sorted(every, key=natural)
+
+
+def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, dict]]],
+                   scopes: list[str], keep: Constraints) -> dict[str, str]:
+    """Nested clusters, one per scope ("layer 1" holds "layer 1/neuron 2"), each with its
+    nodes and the constraints that keep them in reading order (a constraint holds only
+    where both its ends are declared in the same cluster). Returns each scope's cluster.
+
+    How dot reads the text, as the laid-out coordinates show: it starts a cluster's order
+    from the nodes and sub-clusters given last, so they are given in reverse; under
+    rankdir LR or RL it flips a flat edge inside a cluster (not at the top level), so
+    there the pair and its anchors' order are given the other way round."""
+    flipped = g.graph_attr["rankdir"] in ("LR", "RL")
+    tree: dict[str | None, list[str]] = {}
     for s in scopes:
-        parts = s.split("/")
-        for k in range(1, len(parts) + 1):
-            every.add("/".join(parts[:k]))
-    for s in sorted(every):
         tree.setdefault(s.rpartition("/")[0] or None, []).append(s)
-    ids = {s: f"cluster_{k}" for k, s in enumerate(sorted(every))}
+    ids = {s: f"cluster_{k}" for k, s in enumerate(scopes)}
 
     def fill(target: graphviz.Digraph, scope: str | None) -> None:
-        # dot lays a scope's nodes out right to left of the order they are given in:
-        # given in reverse, neuron 1 and w1.1.1 come first, as the documents write them.
-        for node_id, attrs in (reversed if scope else iter)(items.get(scope, [])):
+        for node_id, attrs in reversed(items.get(scope, [])):
             target.node(node_id, **attrs)
-        for pair in chains.get(scope, []):
+        for anchor, below in (iter if flipped else reversed)(keep.anchors.get(scope, [])):
+            target.node(anchor, label="", shape="point", style="invis", width="0", height="0")
+            target.edge(anchor, below, style="invis")
+        for a, b in keep.pairs.get(scope, []):
             with target.subgraph() as same:
                 same.attr(rank="same")
-                same.edge(*pair, style="invis")
+                same.edge(*((b, a) if flipped and scope is not None else (a, b)), style="invis")
         for child in reversed(tree.get(scope, [])):
             with target.subgraph(name=ids[child]) as sub:
                 sub.attr(label=_html(child.rpartition("/")[2]), style="rounded,dashed",
@@ -343,6 +410,7 @@ def _emit_clusters(g: graphviz.Digraph, items: dict[str | None, list[tuple[str, 
                 fill(sub, child)
 
     fill(g, None)
+    return ids
 
 
 # ---------------------------------------------------------------- choosing what to draw

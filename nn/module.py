@@ -8,7 +8,9 @@ Both give the same numbers (the fused dot adds the products in the same order).
 Naming, for people and for code:
 - scopes and labels are 1-based like the documents: a layer opens the scope "layer 1",
   its neurons "neuron 2", and the parameters are labelled "w1.2.3" (layer 1, neuron 2,
-  input 3) and "b1.2";
+  input 3) and "b1.2"; each example's nodes too: the fused sum "dot1.2", the weighted
+  sum z = w·x + b "z1.2" and the activation "a1.2" (a linear neuron's z is its a), so
+  drawings, `explain` and the page say z and a; a lone neuron's are "z" and "a";
 - `named_parameters()` is 0-based like Python: "layers.0.neurons.1.w.2".
 """
 from __future__ import annotations
@@ -101,7 +103,7 @@ class Neuron(Module):
     ("1.2" gives "w1.2.1" and "b1.2"); a layer sets both.
     """
 
-    __slots__ = ("w", "b", "nin", "activation", "fused", "name", "_act")
+    __slots__ = ("w", "b", "nin", "activation", "fused", "name", "_act", "_labels")
 
     def __init__(
         self,
@@ -128,6 +130,9 @@ class Neuron(Module):
         self.fused = bool(fused)
         self.name = name
         self._act = ACTIVATIONS[self.activation]
+        # The documents' names for the weighted sum and the activation (z2.1, a2.1; z, a
+        # for a lone neuron), made once: labelling a node is then one store per example.
+        self._labels = (f"dot{tag}", f"z{tag}", f"a{tag}")
 
     @classmethod
     def from_weights(
@@ -161,6 +166,7 @@ class Neuron(Module):
             d = Value.dot(self.w, x)
             z = d + self.b
             a = z if act is None else act(z)
+            d.label, z.label, a.label = self._labels  # a linear neuron's z is its a
             if where is not None:
                 d.scope = z.scope = a.scope = where
             return a
@@ -172,7 +178,9 @@ class Neuron(Module):
         for i in range(1, self.nin):
             z = z + w[i] * x[i]
         z = z + self.b
-        return z if act is None else act(z)
+        a = z if act is None else act(z)
+        z.label, a.label = self._labels[1:]
+        return a
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
         for i, wi in enumerate(self.w):

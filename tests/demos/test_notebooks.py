@@ -234,7 +234,7 @@ def test_004_the_three_three_one_network_and_its_errata(run):
         assert re.findall(NUMBER, lines[i].split("by hand")[1]) == re.findall(NUMBER, lines[i + 1].split("autodiff")[1])
     dL_dh = numbers_after(text, "(4) dL/dh, by hand:")[:3]  # step (4): the gradient at the activations
     for i in range(3):
-        assert float(re.search(rf"d\(loss\)/d\(sigmoid{i + 1}\) = ({NUMBER})$", text, re.M).group(1)) == pytest.approx(
+        assert float(re.search(rf"d\(loss\)/d\(a1\.{i + 1}\) = ({NUMBER})$", text, re.M).group(1)) == pytest.approx(
             dL_dh[i], rel=1e-5)  # explain prints 6 digits
     assert "16 parameters, cost 'sum'" in text and "(agree at rtol=1e-12)" in text
     before, after = numbers_after(text, "loss before")[0], numbers_after(text, "loss before")[-1]

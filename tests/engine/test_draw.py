@@ -11,8 +11,6 @@ import pytest
 import engine.draw as drawing
 from engine import Value, scope
 from engine.draw import GraphTooLargeError, RendererNotFoundError, draw, render, renderer_available
-from nn import MLP
-from nn.losses import squared_error
 from tests.conftest import require
 from tests.engine.graphs import neuron
 
@@ -56,13 +54,21 @@ def test_grads_are_marked_not_computed_before_backward():
     assert "grad 1" in node_line(after, "C")
 
 
-def test_partials_on_edges_come_from_the_op_table():
+def test_partials_come_from_the_op_table_and_sit_in_the_op_where_each_edge_arrives():
     C, _ = neuron()
     source = draw(C, show_partials=True).source
     assert "da/dz = 1/cosh(z)^2<BR/>= 0.30502" in source
     assert "d(mul1)/dw = x<BR/>= 0" in source
     assert "∂C/∂(sub1) = 2 * sub1" in source
     assert "cosh" not in draw(C).source
+    mul = node_line(source, "mul1")
+    (op,) = [ln for ln in source.splitlines() if ln.strip().startswith("v2op [")]
+    assert 'PORT="i0"' in op and 'PORT="i1"' in op and "d(mul1)/dx = w" in op
+    assert re.search(r"v0 -> v2op:i0:n\b", source) and re.search(r"v1 -> v2op:i1:n\b", source)
+    assert "label=" not in "".join(ln for ln in source.splitlines() if " -> " in ln)  # no edge labels
+    assert "d(mul1)/dw" not in mul
+    across = draw(C, show_partials=True, rankdir="LR").source
+    assert re.search(r"v0 -> v2op:i0:w\b", across) and "d(mul1)/dw = x = 0" in across  # one line per cell
 
 
 def test_highlight_and_path_from_an_input():
@@ -249,27 +255,3 @@ def test_graphviz_pure_renders_the_same_graph(monkeypatch, tmp_path):
     assert render(C, tmp_path / "n.png").read_bytes().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="SVG and PNG only"):
         render(C, tmp_path / "n.pdf")
-
-
-def test_a_network_reads_in_the_documents_order():
-    """Inputs x1, x2, x3, the neurons of a layer and a neuron's weights, left to right."""
-    require(renderer_available(), "Graphviz (the `dot` program)")
-    C = squared_error(MLP(3, [4, 4, 2], seed=0)([0.5, -1.0, 2.0]), [1.0, 0.0])
-
-    def left_to_right(picture, pattern):
-        svg = drawing.pipe(picture.source, "svg").decode()
-        found = {}
-        for group in re.findall(r'<g id="[^"]*" class="node">(.*?)</g>', svg, re.S):
-            texts = re.findall(r'<text[^>]*x="([\d.-]+)"[^>]*>([^<]*)</text>', group)
-            for x, text in texts[:1]:
-                if re.fullmatch(pattern, text):
-                    found[text] = float(x)
-        return sorted(found, key=found.get)
-
-    overview = draw(C, collapse_depth=2)
-    assert left_to_right(overview, r"x\d") == ["x1", "x2", "x3"]
-    assert left_to_right(overview, r"layer 1/neuron \d") == [f"layer 1/neuron {k}" for k in range(1, 5)]
-    assert left_to_right(overview, r"layer 2/neuron \d") == [f"layer 2/neuron {k}" for k in range(1, 5)]
-    expanded = draw(C, collapse_depth=2, expand="layer 1/neuron 1")
-    assert left_to_right(expanded, r"w1\.1\.\d") == [f"w1.1.{k}" for k in range(1, 4)]
-    assert "style=invis" in expanded.source  # the inputs' order is asked of dot, not left to chance

@@ -222,3 +222,29 @@ def test_inputs_and_targets_lifted_by_nn_are_labelled_as_the_documents_do():
     assert {v.label for v in topological_order(one) if v.is_leaf} >= {"x", "y"}
     given = Value(0.5, label="pixel")
     assert model([given, 1.0])[0] is not None and given.label == "pixel"
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_neurons_sum_and_activation_are_named_z_and_a_as_the_documents_do(fused):
+    """z = w·x + b and a = f(z) per neuron (z2.1, a2.1; the fused sum before the bias is
+    dot2.1); a linear neuron's z is its a. Every displayed name stays unique, also when
+    one graph holds two examples."""
+    model = MLP(2, [3, 1], output="linear", fused=fused, seed=0)
+    out = model([0.5, 1.0])[0]
+    assert out.label == "a2.1" and out.parents[1].label == "b2.1"
+    hidden = model.layers[0]([0.5, 1.0])[1]
+    assert hidden.label == "a1.2" and hidden.parents[0].label == "z1.2"
+    assert (hidden.parents[0].parents[0].label == "dot1.2") == fused
+    lone = Neuron(2, "sigmoid", rng=0)([0.5, 1.0])
+    assert (lone.label, lone.parents[0].label) == ("a", "z")
+    twice = squared_error(model([0.5, 1.0]), 1.0) + squared_error(model([0.2, 0.1]), 0.0)
+    shown = names(topological_order(twice))
+    assert len(set(shown.values())) == len(shown)
+    assert {"a2.1", "a2.1#2", "z1.3", "z1.3#2"} <= set(shown.values())
+
+
+def test_naming_nodes_lives_in_the_neuron_not_in_each_call():
+    """The labels are made once per neuron: a forward pass only stores them."""
+    neuron = Neuron.from_weights([1.0, 2.0], 0.5, tag="3.1")
+    first, second = neuron([1.0, 1.0]), neuron([2.0, 2.0])
+    assert first.label is second.label == "a3.1"
