@@ -218,10 +218,13 @@ class Printed:
         return self.text
 
 
-def show(what: object, *, height: int = 640, **options) -> Inline | Printed:
+def show(what: object, *, height: int = 480, **options) -> Inline | Printed:
     """Show `what` inline in Jupyter (JupyterLab, classic Notebook, VS Code, Colab): a Value
-    as its step-through page (the options of `save_html`, and the frame's height), anything
-    else (explain's tables, a gradcheck report) as the text it prints."""
+    as its step-through page (the options of `save_html`, and the frame's height in pixels),
+    anything else (explain's tables, a gradcheck report) as the text it prints.
+
+    480 px fits whole in the notebook area of a 1024 x 640 or 1366 x 768 window (about
+    520 px in JupyterLab), so the buttons, the picture and the step stay in view together."""
     if isinstance(what, Value):
         height = as_count(height, "height")
         return Inline(page(what, **options), height, names(topological_order(what))[what])

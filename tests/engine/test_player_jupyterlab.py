@@ -138,11 +138,14 @@ def at(frames) -> list[str]:
 
 
 def fits(page) -> list[dict]:
-    """Each page's frame against the output area it is in."""
+    """Each page's frame against the output area it is in and the notebook's scrolled view."""
     return page.eval_on_selector_all(f"{PANEL} .jp-OutputArea-output iframe", """fs => fs.map(f => {
       const out = f.closest('.jp-OutputArea-output'), r = f.getBoundingClientRect(), c = getComputedStyle(out);
       const room = out.clientWidth - parseFloat(c.paddingLeft) - parseFloat(c.paddingRight);
-      return {width: r.width, height: r.height, room, overflow: out.scrollWidth - out.clientWidth};
+      let view = out;
+      while (view && !/auto|scroll/.test(getComputedStyle(view).overflowY)) view = view.parentElement;
+      return {width: r.width, height: r.height, room, overflow: out.scrollWidth - out.clientWidth,
+              view: view ? view.clientHeight : 0};
     })""")
 
 
@@ -172,10 +175,12 @@ def test_show_in_jupyterlab(tmp_path):
             page.evaluate("jupyterapp.commands.execute('notebook:run-all-cells')")
             one, two = pages(page)
 
-            # The output's width, no sideways scrollbar, the asked height; narrow here
-            # (the file browser is open), so the page stacks its picture over the text.
+            # The output's width, no sideways scrollbar, the default height, which the notebook
+            # can show whole; narrow here (the file browser is open), so the page stacks its
+            # picture over the text.
             for f in fits(page):
-                assert f["width"] >= f["room"] - 1 and f["overflow"] <= 0 and f["height"] == 640, f
+                assert f["width"] >= f["room"] - 1 and f["overflow"] <= 0 and f["height"] == 480, f
+                assert f["height"] < f["view"] < 640, f  # the notebook's own scrolled area
             for frame in (one, two):
                 assert all(frame.is_visible(s) for s in ("#next", "svg.graph", "#explain"))
                 assert frame.evaluate("getComputedStyle(document.querySelector('main')).flexDirection") == "column"
