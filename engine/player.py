@@ -173,8 +173,8 @@ class Inline:
 
     Inside the iframe element, where a browser never shows it, is a note for the viewers
     that strip iframes and scripts from an output they do not trust (JupyterLab and
-    Notebook 7 reopening a notebook whose outputs another machine saved, GitHub): they
-    keep that text, so the learner reads why the page is missing and how to get it back."""
+    Notebook 7 opening a notebook whose outputs were saved elsewhere): they keep that
+    text, so the learner reads why the page is missing and how to get it back."""
 
     __slots__ = ("html", "height", "name")
 
@@ -223,8 +223,8 @@ def show(what: object, *, height: int = 480, **options) -> Inline | Printed:
     as its step-through page (the options of `save_html`, and the frame's height in pixels),
     anything else (explain's tables, a gradcheck report) as the text it prints.
 
-    480 px fits whole in the notebook area of a 1024 x 640 or 1366 x 768 window (about
-    520 px in JupyterLab), so the buttons, the picture and the step stay in view together."""
+    480 px fits whole in JupyterLab's notebook area in a 1024 x 640 window (about 520 px),
+    so the buttons, the picture and the step stay in view together."""
     if isinstance(what, Value):
         height = as_count(height, "height")
         return Inline(page(what, **options), height, names(topological_order(what))[what])
