@@ -169,22 +169,36 @@ def save_html(root: Value, path: str | os.PathLike, **options) -> pathlib.Path:
 
 
 class Inline:
-    """A step-through page as a notebook shows it: an isolated iframe (`_repr_html_`)."""
+    """A step-through page as a notebook shows it: an isolated iframe (`_repr_html_`).
 
-    __slots__ = ("html", "height")
+    Inside the iframe element, where a browser never shows it, is a note for the viewers
+    that strip iframes and scripts from an output they do not trust (JupyterLab and
+    Notebook 7 opening a notebook whose outputs were saved elsewhere): they keep that
+    text, so the learner reads why the page is missing and how to get it back."""
 
-    def __init__(self, document: str, height: int) -> None:
-        self.html, self.height = document, height
+    __slots__ = ("html", "height", "name")
+
+    def __init__(self, document: str, height: int, name: str = "the graph") -> None:
+        self.html, self.height, self.name = document, height, name
 
     def _repr_html_(self) -> str:
         # sandbox without allow-same-origin: its own origin, so no style, id, key or
-        # script of the notebook and the page reaches the other.
+        # script of the notebook and the page reaches the other. Block and border-box:
+        # exactly the output's width (no sideways scrollbar), no gap under the frame.
+        name = html.escape(self.name)
+        note = (f"<p><b>The step-through page of {name} is not shown here:</b> this viewer does not "
+                "run the page&#39;s script (Jupyter runs it only in a trusted notebook). Run the cell "
+                "again, or trust the notebook (JupyterLab: the command palette, &quot;Trust Notebook&quot;; "
+                "Notebook 7: click &quot;Not Trusted&quot;), or write the page to a file with "
+                "<code>save_html</code> and open it in a browser.</p>")
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" sandbox="allow-scripts" '
-                f'title="chainrule step-through page" style="width: 100%; height: {self.height}px; '
-                'border: 1px solid #cfd8dc; border-radius: 6px;"></iframe>')
+                f'title="chainrule step-through page of {name}" style="display: block; box-sizing: border-box; '
+                f'width: 100%; height: {self.height}px; border: 1px solid #cfd8dc; border-radius: 6px;">'
+                f"{note}</iframe>")
 
     def __repr__(self) -> str:
-        return f"<chainrule step-through page, {len(self.html):,} characters; display it in a notebook>"
+        return (f"<chainrule step-through page of {self.name}, {len(self.html):,} characters: a notebook "
+                "shows it inline; save_html writes it to a file>")
 
 
 class Printed:
@@ -204,12 +218,16 @@ class Printed:
         return self.text
 
 
-def show(what: object, *, height: int = 640, **options) -> Inline | Printed:
+def show(what: object, *, height: int = 480, **options) -> Inline | Printed:
     """Show `what` inline in Jupyter (JupyterLab, classic Notebook, VS Code, Colab): a Value
-    as its step-through page (the options of `save_html`, and the frame's height), anything
-    else (explain's tables, a gradcheck report) as the text it prints."""
+    as its step-through page (the options of `save_html`, and the frame's height in pixels),
+    anything else (explain's tables, a gradcheck report) as the text it prints.
+
+    480 px fits whole in JupyterLab's notebook area in a 1024 x 640 window (about 520 px),
+    so the buttons, the picture and the step stay in view together."""
     if isinstance(what, Value):
-        return Inline(page(what, **options), as_count(height, "height"))
+        height = as_count(height, "height")
+        return Inline(page(what, **options), height, names(topological_order(what))[what])
     if options:
         raise TypeError(f"show: {', '.join(options)} apply to the page of a Value, not to text")
     return Printed(str(what))

@@ -202,6 +202,23 @@ def test_show_is_an_isolated_frame_with_the_page_inside(tmp_path):
         show(neuron(), height=0)
 
 
+def test_show_says_why_when_a_viewer_strips_the_frame():
+    """A browser never shows an iframe element's content; viewers that strip untrusted frames
+    (JupyterLab's sanitizer) keep it: the name, why, and what to do. Labels stay escaped."""
+    require(renderer_available(), "Graphviz (the `dot` program)")
+    root, label = neuron(), "</iframe>" + XSS
+    root.label = label
+    inline = show(root)
+    markup = inline._repr_html_()
+    note = markup[markup.index('border-radius: 6px;">') + len('border-radius: 6px;">'):markup.rindex("</iframe>")]
+    assert markup.endswith("</iframe>") and "</iframe" not in note and "<script" not in note
+    text = html.unescape(re.sub(r"<[^>]+>", "", note))
+    assert f"The step-through page of {label} is not shown here" in text
+    assert "Trust Notebook" in text and "Not Trusted" in text and "save_html" in text
+    assert XSS not in markup and markup.count("</iframe>") == 1 and f"page of {label}," in repr(inline)
+    assert "display: block; box-sizing: border-box; width: 100%" in markup  # no sideways scrollbar
+
+
 @pytest.mark.browser
 def test_two_inline_pages_in_one_document_work_independently(browser, tmp_path):
     first, second = show(neuron(), height=420), show(reused(), height=420)
