@@ -72,8 +72,12 @@ class Loss:
     name = "loss"
 
     def __call__(self, outputs: Sequence[Value], target: object) -> Value:
+        """One example's cost, named C as the documents name it (unless already named)."""
         outputs = list(outputs) if not isinstance(outputs, Value) else [outputs]
-        return self.forward(outputs, self.encode(target, len(outputs)))
+        cost = self.forward(outputs, self.encode(target, len(outputs)))
+        if cost.label is None and not cost.is_leaf:
+            cost.label = "C"
+        return cost
 
     def encode(self, target: object, nout: int) -> list[float]:
         """The target as one float per output, or a ValueError saying what was expected."""

@@ -143,3 +143,16 @@ def test_get_by_name():
     assert losses.get("cross_entropy") is losses.softmax_cross_entropy
     with pytest.raises(ValueError, match="unknown loss 'nope'"):
         losses.get("nope")
+
+
+@pytest.mark.parametrize("name, target", [("sse", [1.0, 0.0]), ("hinge", 1), ("cross_entropy", 0)])
+def test_one_example_s_cost_is_named_c_as_the_documents_name_it(name, target):
+    from nn import MLP
+
+    outputs = MLP(2, [3, 2], seed=1)([0.5, -1.0])
+    cost = losses.get(name)(outputs, target)
+    assert cost.label == "C"
+    from engine import explain
+
+    cost.backward()
+    assert "dC/d(w1.1.1)" in explain(cost)
