@@ -23,7 +23,7 @@ import numpy as np
 
 from .workloads import FIT_WORKLOADS, Workload
 
-__all__ = ["breakdown", "table", "blas_table"]
+__all__ = ["breakdown", "table", "demo_table", "blas_table"]
 
 
 def _best(work, number: int = 20, rounds: int = 7) -> float:
@@ -92,6 +92,41 @@ def table(w: Workload, top: int = 4) -> str:
     return "\n".join(lines)
 
 
+def demo_table() -> str:
+    """Workload A's step, the replay under micrograd's demo loop as written: the parts
+    that are the loop's own (reading and writing parameter Values, zero_grad, the update
+    in Python) beside the replay's kernels, in µs."""
+    from .approaches import DemoReplay
+    from .workloads import moons
+
+    demo = DemoReplay(moons(100))
+    compiled, params = demo.compiled, demo.params
+    demo.step(0)
+    a = compiled._last[0]
+
+    def update() -> None:
+        for p in params:
+            p.data -= 0.5 * p.grad
+
+    def kernels() -> None:
+        for g in compiled.groups:
+            g.forward(a)
+        for g in compiled.backward_groups:
+            g.backward(a)
+
+    rows = [
+        ("the whole step, as the loop is written", _best(lambda: demo.step(5))),
+        (f"forward(): reads the {len(compiled.read_leaves)} leaf Values (parameters, inputs, labels) and replays",
+         _best(compiled.forward)),
+        (f"backward(): replays and adds into the {len(compiled.targets)} parameters' .grad", _best(compiled.backward)),
+        ("  the replay's kernels, forward and back, in order", _best(kernels)),
+        ("model.zero_grad(), the loop's", _best(demo.model.zero_grad)),
+        ("p.data -= lr * p.grad for each parameter, the loop's", _best(update)),
+    ]
+    lines = ["| the demo loop over the replay: piece of a step | µs |", "|---|---:|"]
+    return "\n".join(lines + [f"| {what} | {1e6 * s:,.1f} |" for what, s in rows])
+
+
 def blas_table() -> str:
     """digits' two big products in numpy (its BLAS) and in PyTorch (one thread), in µs."""
     rng = np.random.default_rng(0)
@@ -119,4 +154,6 @@ if __name__ == "__main__":
     for name in sys.argv[1:] or ["moons-100", "digits"]:
         print(table(FIT_WORKLOADS[name]()))
         print()
+    print(demo_table())
+    print()
     print(blas_table())

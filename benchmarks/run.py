@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .approaches import DEMO, FIT, torch_available
-from .breakdown import blas_table, table as breakdown_table
+from .breakdown import blas_table, demo_table as demo_breakdown, table as breakdown_table
 from .workloads import FIT_WORKLOADS, moons
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -315,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     costs = compile_costs()
     agreement = ", ".join(f"{w}: {g:.1e}" for w, g in gaps.items())
     print("where the time goes")
-    profiles = "\n\n".join([breakdown_table(FIT_WORKLOADS[w]()) for w in results if w in ("moons-100", "moons-3000", "digits")]
+    profiles = "\n\n".join([demo_breakdown()]
+                             + [breakdown_table(FIT_WORKLOADS[w]()) for w in results if w in ("moons-100", "moons-3000", "digits")]
                              + [blas_table()])
     shown = summary(demo, results, firsts)
     report = (f"## Summary\n\n{shown}\n\n"
@@ -374,10 +375,11 @@ of fit's step timed by itself, best of several rounds (`python -m benchmarks.bre
   numpy calls in one function. The replay runs about 20 kernels a step, each a few
   microseconds of Python around its numpy calls, plus a few checks; that fixed cost is
   most of a step on 100 points and shrinks as the batch grows. The demo loop, written
-  as micrograd's notebook writes it, also reads its 337 parameter Values into the replay
-  each step, gets their gradients written back, zeroes them and updates each in a
-  Python loop: that is the loop's own cost, not the replay's (fit keeps the parameters
-  in an array and does none of it).
+  as micrograd's notebook writes it, also has the replay read its parameter, input and
+  label Values every step and write the parameters' gradients back, and zeroes and
+  updates each parameter in a Python loop (its table above): that share is the loop's
+  way of holding numbers in Values; fit keeps the parameters in an array and does none
+  of it.
 - **digits against PyTorch.** Most of the step is two matrix products of the 32-neuron
   layer (forward W @ X, backward G @ X.T) and sigmoid over 1,797 x 32 numbers, forward
   and back. numpy's OpenBLAS is slower than the MKL inside PyTorch's wheel for these
