@@ -20,10 +20,13 @@ The batch can have any size; compiling costs the same whatever it is. `backward(
 the gradient summed over the batch into the parameters.
 
 **As strict as eager.** Leaf data must be a real number (`engine.value.as_float`). numpy
-does not raise, so each pass checks its results once; if one is not finite, the example
-that made it is run again with floats through the op table, which raises exactly what
-eager raises: division by zero, log of a negative, overflow, a partial eager cannot
-take, and under `detect_anomaly()` the first NaN or infinity, naming the op.
+does not raise, so each pass listens to its floating-point flags: a NaN or infinity made
+from finite numbers always sets one (overflow, invalid, division by zero), so a pass over
+finite inputs that set none is finite throughout. With an input that is not finite, or
+under `detect_anomaly()`, the pass sums its results instead. A flag, or a result that is
+not finite, runs the examples again with floats through the op table, which raises
+exactly what eager raises: division by zero, log of a negative, overflow, a partial eager
+cannot take, and under `detect_anomaly()` the first NaN or infinity, naming the op.
 Results equal eager ones up to the order of additions: within 1e-12.
 """
 from __future__ import annotations
@@ -150,11 +153,8 @@ class Compiled:
             a.u[self.target_pos] = self._numbers_for_wrt(leaves)
             if self._others[0]:
                 self._read(a, *self._others)
-        if batch is not None and not (columns is not None and columns is a.fed):
-            a.b[: len(self.data)] = batch.T
-            # A read-only array that owns its numbers cannot change: given again, it is not copied again.
-            owned = columns is not None and isinstance(columns, np.ndarray) and columns.base is None
-            a.fed = columns if owned and not columns.flags.writeable else None
+        if batch is not None:
+            _feed(a, batch, columns)
         alarm, a.passed = _Alarm(), False
         with alarm.listening():
             trusted = _trusted(a.u[:self._computed[0]], a.b[:self._computed[1]])
@@ -327,6 +327,16 @@ class Compiled:
             s = float(seed[column]) if isinstance(seed, np.ndarray) else seed
             for _ in reverse_walk(self.order, {self.root: s}, _Replayed(numbers)):
                 pass
+
+
+def _feed(a: Arrays, batch: np.ndarray, columns: object) -> None:
+    """The batch into the data's rows of `b`. A read-only array that owns its numbers
+    cannot change, so given again it is not copied again (fit hands its data so)."""
+    if columns is not None and columns is a.fed:
+        return
+    a.b[: batch.shape[1]] = batch.T
+    owned = isinstance(columns, np.ndarray) and columns.base is None and not columns.flags.writeable
+    a.fed = columns if owned else None
 
 
 def _trusted(*inputs: np.ndarray) -> bool:
