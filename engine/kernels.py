@@ -12,8 +12,9 @@ nodes share weight rows and input rows, as a layer's neurons do, is one matrix p
 numpy does not raise: the replay listens to numpy's floating-point flags during a pass
 and, if one rings, replays the examples with floats to raise what eager raises (see
 `engine.replay`). In backward a gradient row's first writer writes it and later ones
-add (`first_writes`), so a pass zeroes only the rows nobody writes first. Groups too small for numpy to pay run as `ScalarRun`s, in plain floats
-through the same table, which raises as eager does by itself.
+add (`first_writes`), so a pass zeroes only the rows nobody writes first. Groups too
+small for numpy to pay run as `ScalarRun`s, in plain floats through the same table,
+which raises as eager does by itself.
 """
 from __future__ import annotations
 
