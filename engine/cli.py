@@ -15,6 +15,7 @@ import argparse
 import math
 import os
 import sys
+import textwrap
 from typing import Callable, NoReturn, Sequence
 
 from .check import compare, gradcheck
@@ -194,18 +195,20 @@ def _gradients_line(expression: Expression) -> str:
 
 # ---------------------------------------------------------------- the commands
 
-EXPRESSION_HELP = f"""\
-The formula uses numbers, variables, + - * / ** (constant exponent), unary minus,
-parentheses, the constants e and pi, and the functions {' '.join(UNARY_FUNCTIONS)},
-sum(a, b, ...), dot([w1, w2], [x1, x2]) and pow(x, 2). Name intermediate results as the
-documents do, separated by ; or one per line: "z = w*x + b; a = tanh(z); C = (a - y)**2".
-Give every variable a value as name=value after the formula (a formula that starts with
-'-' goes after --: chainrule step -- "-x*y" x=1 y=2)."""
+EXPRESSION_HELP = "\n".join(textwrap.wrap(
+    "The formula uses numbers, variables, + - * / ** (constant exponent), unary minus, "
+    f"parentheses, the constants e and pi, the functions {' '.join(UNARY_FUNCTIONS)}, "
+    "sum(a, b, ...), dot([w1, w2], [x1, x2]) and pow(x, 2). Name intermediate results "
+    "as the documents do, separated by ; or one per line:", 79)) + """
+  "z = w*x + b; a = tanh(z); C = (a - y)**2"
+Give every variable a value as name=value after the formula (a formula that
+starts with '-' goes after --: chainrule step -- "-x*y" x=1 y=2)."""
 
 GRAPH_EXAMPLES = """\
 examples:
   chainrule graph "tanh(w*x + b)" w=2.3 b=-1.2 x=0 -o neuron.svg
-  chainrule graph "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 -o cost.png --partials
+  chainrule graph "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 -o cost.png \\
+      --partials
   chainrule graph "x*x + 3*x" x=2 --rankdir TB          # prints the DOT source
 """
 
@@ -222,7 +225,8 @@ DIFF_EXAMPLES = """\
 examples:
   chainrule diff mine.json reference.json
   chainrule diff mine.json torch.json --rtol 1e-6
-exit code 0 when the traces agree, 1 at the first difference, 2 for a file that is not a trace.
+exit code 0 when the traces agree, 1 at the first difference, 2 for a file that
+is not a trace.
 """
 
 CHECK_EXAMPLES = """\
@@ -230,7 +234,8 @@ examples:
   chainrule check "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1
   chainrule check "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1 \\
       --analytic "b=2*(tanh(w*x + b) - y) * (1 - tanh(w*x + b)**2)"
-exit code 0 when autodiff agrees with finite differences (and your formulas), 1 when not.
+exit code 0 when autodiff agrees with finite differences (and your formulas),
+1 when not.
 """
 
 
@@ -247,7 +252,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `graph`, `step`, `check`, `diff` and `quiz` to a parser's subcommands."""
     commands = {  # name: (what runs it, one line for the list, what --help says first, examples)
         "graph": (run_graph, "draw a formula's graph with its values and gradients",
-                  "Draw the graph of a formula, after a backward pass, with every value and gradient.",
+                  "Draw the graph of a formula, after a backward pass, with every value and\n"
+                  "gradient.",
                   GRAPH_EXAMPLES),
         "step": (run_step, "the chain rule step by step, as a table (or a page with --html)",
                  "Print the forward pass and every backward step of a formula: upstream gradient,\n"

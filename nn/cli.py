@@ -1,9 +1,9 @@
-"""The `chainrule` command: see, step through and check backpropagation without Python.
+"""The `chainrule` command: see, step through and check backprop without Python.
 
     chainrule graph "tanh(w*x + b)" w=2.3 b=-1.2 x=0 -o neuron.svg
     chainrule step  "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1
     chainrule check "(tanh(w*x + b) - y)**2" w=2.3 b=-1.2 x=0 y=1
-    chainrule train moons --hidden 16,16 --epochs 100 --save model.json --plot moons.png
+    chainrule train moons --hidden 16,16 --save model.json --plot moons.png
     chainrule eval model.json 0.5,0.2 1.5,-0.4
     chainrule export model.json --torch model.py --onnx model.onnx --check
     chainrule demo
@@ -84,12 +84,13 @@ def _default_rows(table: dict[str, dict[str, Any]]) -> str:
 
 TRAIN_EXAMPLES = """\
 examples:
-  chainrule train not                                   # the documents' NOT gate
-  chainrule train moons --hidden 16,16 --epochs 100 --save model.json --plot moons.png
+  chainrule train not                       # the documents' NOT gate
+  chainrule train moons --hidden 16,16 --save model.json --plot moons.png
   chainrule train circles --activation relu --optimiser sgd --lr 0.1 --seed 3
   chainrule train xor --hidden 4 --loss mse --epochs 500 --batch-size 2
   chainrule train pets.csv --target kind --test-fraction 0.25 --save pets.json
-  chainrule train houses.csv --features rooms,area --target price --labels values
+  chainrule train houses.csv --features rooms,area --target price \\
+      --labels values
 defaults per data set (hidden, activation, output, loss, optimiser, lr, epochs):
 """ + _default_rows(TRAIN_DEFAULTS) + """
 defaults for a data file, by its labels (see docs/data-and-export.md):
@@ -97,17 +98,17 @@ defaults for a data file, by its labels (see docs/data-and-export.md):
 
 EVAL_EXAMPLES = """\
 examples:
-  chainrule eval model.json 0.5,0.2 1.5,-0.4         # one prediction per input
-  chainrule eval model.json --data moons             # loss and accuracy on a data set
-  chainrule eval pets.json --data new-pets.csv       # on a file with the model's columns
+  chainrule eval model.json 0.5,0.2 1.5,-0.4   # one prediction per input
+  chainrule eval model.json --data moons       # loss and accuracy on data
+  chainrule eval pets.json --data new-pets.csv # a file with the model's columns
 """
 
 EXPORT_EXAMPLES = """\
 examples:
-  chainrule export model.json --torch model.py       # a PyTorch script: python model.py
-  chainrule export model.json --onnx model.onnx      # float64 ONNX, runs in onnxruntime
+  chainrule export model.json --torch model.py   # a script: python model.py
+  chainrule export model.json --onnx model.onnx  # float64 ONNX, for onnxruntime
   chainrule export model.json --check --data pets.csv
-                                    # chainrule vs PyTorch: outputs and gradients
+                            # chainrule against PyTorch: outputs and gradients
 """
 
 DEMO_EXAMPLES = """\
@@ -122,7 +123,7 @@ DEMO_DESCRIPTION = (
     "The guided tour, in under a minute: the documents' tanh neuron step by "
     "step,\nautodiff against the hand-derived dC/dw and dC/db and finite "
     "differences,\nits graph and step-through page, then the NOT gate and the "
-    "two-moons MLP trained."
+    "two-moons MLP\ntrained."
 )
 
 
@@ -399,9 +400,9 @@ def _plots(model, dataset, history, path: str) -> list[Path]:
 
 EVAL_HELP = "load a saved model and predict"
 EVAL_DESCRIPTION = (
-    "Load a model written by 'chainrule train --save' and print its outputs "
-    "for the given inputs\n(comma-separated, one group per example), or its "
-    "loss and accuracy on a data set."
+    "Load a model written by 'chainrule train --save' and print its outputs for\n"
+    "the given inputs (comma-separated, one group per example), or its loss and\n"
+    "accuracy on a data set."
 )
 
 

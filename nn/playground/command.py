@@ -18,7 +18,7 @@ BUILT_IN = ("moons", "circles", "xor")
 
 EXAMPLES = """\
 examples:
-  chainrule playground                       # two moons; opens the page in your browser
+  chainrule playground               # two moons; opens the page in your browser
   chainrule playground --data circles --port 8765
   chainrule playground --data points.csv --target label --no-browser
 """

@@ -56,6 +56,20 @@ def test_every_command_has_help_with_examples(command):
     assert "examples:" in out
 
 
+def test_every_help_fits_an_80_column_terminal():
+    from nn.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert len(commands) >= 11
+    for name, sub in [("", parser), *commands.items()]:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("COLUMNS", "80")
+            text = sub.format_help()
+        wide = [line for line in text.splitlines() if len(line) > 80]
+        assert not wide, (name, wide)
+
+
 def test_top_level_help_lists_the_commands_and_exit_codes():
     out = ok(chainrule("--help"))
     for command in ("graph", "step", "check", "train", "eval", "demo"):
