@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 import textwrap
 from typing import Callable, NoReturn, Sequence
@@ -25,7 +26,7 @@ from .notation import number
 from .player import save_html
 from .derivation import FORMATS
 from .quiz import ASKS, grade, make_quiz, random_formula, save_quiz
-from .steps import explain
+from .steps import WIDTH, explain
 from .trace import diff, load, trace
 from .value import ARITHMETIC_ERRORS, check_label
 
@@ -248,6 +249,11 @@ examples:
 """
 
 
+def _columns() -> int:
+    """The terminal's width when printing to one (tables fit it); 100 into a file or pipe."""
+    return shutil.get_terminal_size((WIDTH, 24)).columns if sys.stdout.isatty() else WIDTH
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `graph`, `step`, `check`, `diff` and `quiz` to a parser's subcommands."""
     commands = {  # name: (what runs it, one line for the list, what --help says first, examples)
@@ -390,7 +396,7 @@ def run_graph(args: argparse.Namespace) -> int:
 
 def run_step(args: argparse.Namespace) -> int:
     expression = build(args.expression, args.values, args.name)
-    print(explain(expression.root, format=args.format, mode=args.mode))
+    print(explain(expression.root, format=args.format, mode=args.mode, width=_columns()))
     written = []
     if args.html:
         written.append(save_html(expression.root, args.html))

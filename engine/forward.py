@@ -20,7 +20,7 @@ from typing import Iterator, Mapping, NamedTuple, Sequence
 from .autodiff import local_partials, reverse_walk, topological_order
 from .context import state
 from .derivation import Section, chain_sum
-from .notation import expression, names, number, ratio
+from .notation import expression, names, number, ratio, table
 from .ops import FloatMath
 from .value import Value, as_float, describe
 
@@ -161,9 +161,22 @@ def _direction(seeds: dict[Value, float], label: dict[Value, str]) -> str:
 
 # ---------------------------------------------------------------- explain(mode="forward")
 
-def forward_sections(root: Value, wrt: Sequence[Value] | None = None) -> list[Section]:
+def _narrow(rows: list[list[str]]) -> list[list[str]]:
+    """A pass's rows in four columns: an input's tangent beside it, a computed node's on
+    a row of its own, under its rule."""
+    out = []
+    for r in rows:
+        if r[3] in ("", "seed"):
+            out.append(r[:3] + [f"{r[3]}: {r[4]}" if r[3] else r[4]])
+        else:
+            out += [r[:4], ["", "", "", "  " + r[4]]]
+    return out
+
+
+def forward_sections(root: Value, wrt: Sequence[Value] | None = None, width: int | None = None) -> list[Section]:
     """One forward-mode pass per input of `wrt` (default: the labelled inputs, or every
-    input when none is labelled), then the work counted against one reverse pass."""
+    input when none is labelled), then the work counted against one reverse pass. A
+    table wider than `width` puts each tangent on a row of its own, under its rule."""
     order = topological_order(root)
     leaves = [v for v in order if v._op is None]
     if wrt is None:
@@ -174,26 +187,29 @@ def forward_sections(root: Value, wrt: Sequence[Value] | None = None) -> list[Se
             raise TypeError(f"wrt: expected the graph's input Values, got {type(v).__name__}")
         if v not in leaves:
             raise ValueError(f"wrt: {describe(v)} is not an input of this graph")
+    passes = [list(forward_mode_steps(root, x)) for x in wrt]
+    header = ["#", "node", "value", "tangent rule", "tangent"]
+    tables = [[[str(s.index + 1), s.name, number(s.value), _rule(s),
+                f"{ratio(s.name, s.direction)} = {number(s.tangent)}"] for s in steps] for steps in passes]
+    if width is not None and any(len(line) > width for rows in tables
+                                 for line in table(header, rows, right=frozenset({2})).splitlines()):
+        header, tables = ["#", "node", "value", "tangent rule, then the tangent"], [_narrow(rows) for rows in tables]
     sections, products = [], 0
-    for x in wrt:
-        steps = list(forward_mode_steps(root, x))
-        rows = [[str(s.index + 1), s.name, number(s.value), _rule(s),
-                 f"{ratio(s.name, s.direction)} = {number(s.tangent)}"] for s in steps]
+    for steps, rows in zip(passes, tables):
         equations = [chain_sum(s.name, s.direction, s.factors(), s.tangent) for s in steps if s.terms]
         products += sum(len(s.terms) for s in steps)
         sections.append(Section(
-            f"Forward mode along {steps[-1].direction}: each tangent is the sum of local partial * parent's tangent",
-            ["#", "node", "value", "tangent rule", "tangent"], rows, frozenset({2}),
-            equations))
+            f"Forward mode along {steps[-1].direction}: each tangent sums local partial * parent's tangent",
+            header, rows, frozenset({2}), equations))
     backward = sum(len(visit.products) for visit in reverse_walk(order, {root: 1.0}))
     n = len(wrt)
     work = [
         f"forward mode: {n} pass{'es' if n != 1 else ''} (one per input), {products} chain-rule "
-        f"products for {n} derivative{'s' if n != 1 else ''} of {names(order)[root]}",
+        f"products for {n} derivative{'s' if n != 1 else ''}",
         f"reverse mode: 1 pass (one per output), {backward} products for every input's derivative",
-        "For n inputs and m outputs, forward mode takes n passes (the Jacobian's columns) and",
-        "reverse mode m (its rows). A cost has one output and many parameters: backprop is",
-        "reverse mode.",
+        "For n inputs and m outputs, forward mode takes n passes (the Jacobian's columns)",
+        "and reverse mode m (its rows). A cost has one output and many parameters:",
+        "backprop is reverse mode.",
     ]
     sections.append(Section("The work, forward against reverse", notes=work))
     return sections

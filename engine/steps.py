@@ -151,8 +151,12 @@ def _check_value(root: object) -> None:
 
 # ---------------------------------------------------------------- the table
 
+WIDTH = 100
+"""The columns `explain` fits by default: a 100-column terminal."""
+
+
 def explain(root: Value, grad: float = 1.0, *, format: str = "text", mode: str = "reverse",
-            wrt: Sequence[Value] | None = None) -> str:
+            wrt: Sequence[Value] | None = None, width: int = WIDTH) -> str:
     """The forward and backward pass of `root` as aligned tables, using the labels.
 
     Computes the gradients of one fresh backward pass (leaf grads start at 0) and puts
@@ -160,23 +164,25 @@ def explain(root: Value, grad: float = 1.0, *, format: str = "text", mode: str =
     "text", "markdown" or "latex" (the chain rule along every path, ready for notes;
     the result displays typeset in Jupyter). `mode="forward"` shows forward mode instead:
     one pass of tangents per input of `wrt` (default: the labelled inputs), and the work
-    it takes beside reverse mode.
+    it takes beside reverse mode. `width`: the text's backward table and chains fit
+    this many columns where they can (the command gives its terminal's).
     """
     _check_value(root)
     check_format(format)
     if mode == "forward":
         if grad != 1.0:
             raise ValueError("grad seeds reverse mode; forward mode seeds each input of wrt with 1")
-        return render(forward_sections(root, wrt), format)
+        return render(forward_sections(root, wrt, width if format == "text" else None), format)
     if mode != "reverse":
         raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
     if wrt is not None:
         raise ValueError("wrt is for mode='forward': reverse mode gives every input's gradient at once")
-    return render(_reverse_sections(root, grad, narrow=format == "text"), format)
+    return render(_reverse_sections(root, grad, width if format == "text" else None), format)
 
 
-def _reverse_sections(root: Value, grad: float, narrow: bool = False) -> list[Section]:
-    """explain's parts; `narrow`: a backward table wider than WIDTH (a terminal's) takes fewer columns."""
+def _reverse_sections(root: Value, grad: float, width: int | None = None) -> list[Section]:
+    """explain's parts; a backward table wider than `width` (a terminal's) takes fewer
+    columns, in two steps (None: every column, for Markdown and LaTeX)."""
     order = topological_order(root)
     with fresh_grads(order):
         fwd = list(forward_steps(root))
@@ -213,8 +219,11 @@ def _reverse_sections(root: Value, grad: float, narrow: bool = False) -> list[Se
                 "label a Value to list its gradient)"] if constants else []
     header = ["#", "node", "upstream", "local partial", "chain rule product", "sent", "running total"]
     right = frozenset({5})
-    if narrow and max(map(len, table(header, backward_rows, right=right).splitlines())) > WIDTH:
+    too_wide = lambda: width is not None and max(map(len, table(header, backward_rows, right=right).splitlines())) > width
+    if too_wide():
         header, backward_rows, right = _narrow(header, backward_rows)
+    if too_wide():
+        header, backward_rows, right = _narrower(header, backward_rows)
     sections = [
         Section(f"Forward pass ({notation.count(len(fwd), 'value')})", ["#", "node", "computed as", "value"],
                 forward_rows, frozenset({3}), computed_lines),
@@ -223,7 +232,7 @@ def _reverse_sections(root: Value, grad: float, narrow: bool = False) -> list[Se
         Section(f"Gradients of the inputs ({len(grads)})", ["gradient", "value"], grads, frozenset({1}),
                 notes=unlisted),
     ]
-    chains = _chains(order, bwd, label)
+    chains = _chains(order, bwd, label, width or WIDTH)
     if chains:
         sections.append(Section("The chain rule along every path to each input", equations=chains))
     return sections
@@ -237,6 +246,18 @@ def _narrow(header: list[str], rows: list[list[str]]) -> tuple[list[str], list[l
             narrow.append(row[:2] + [f"upstream {row[2]}", "", "", ""])
         narrow.append(["", ""] + row[3:])
     return header[:2] + header[3:], narrow, frozenset({4})
+
+
+def _narrower(header: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]], frozenset[int]]:
+    """The narrow table in fewer columns still: each local partial on a row of its own,
+    the product that uses it below, indented."""
+    narrower = []
+    for row in rows:
+        if row[3] or row[4] or row[5]:
+            narrower += [row[:3] + ["", ""], ["", "", "  " + row[3], row[4], row[5]]]
+        else:
+            narrower.append(row[:3] + ["", ""])
+    return header[:2] + ["local partial, then upstream * it"] + header[4:], narrower, frozenset({3})
 
 
 def _backward_equations(bwd: list[BackwardStep], r: str) -> list[Equation]:
@@ -255,15 +276,12 @@ def _backward_equations(bwd: list[BackwardStep], r: str) -> list[Equation]:
     return partials + sums
 
 
-WIDTH = 100
-"""`explain` narrows its backward table and wraps its chains to fit this many columns."""
-
 
 MAX_CHAINS = 16
 """`explain` writes out every path's product only for graphs with at most this many paths."""
 
 
-def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]) -> list[Equation]:
+def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str], width: int = WIDTH) -> list[Equation]:
     """Per input, one line per path from the root to it: dC/dw = dC/da * da/dz * dz/dw = ...
     (in LaTeX, one equation summing the paths, equal to the gradient).
 
@@ -303,7 +321,7 @@ def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]
             for step in path:
                 total *= partial[step]
             head = f"{ratio(r, label[leaf])} =" if k == 0 else " " * len(ratio(r, label[leaf])) + " +"
-            text.append(_wrapped(f"{head} {' * '.join(factors)} = {notation.product(values)} = {number(total)}"))
+            text.append(_wrapped(f"{head} {' * '.join(factors)} = {notation.product(values)} = {number(total)}", width))
         if found:
             terms = [[(label[v], label[v._parents[i]], partial[(v, i)]) for v, i in path] for path in found]
             latex = chain_sum(r, label[leaf], terms, leaf_grads[leaf]).latex
@@ -311,12 +329,12 @@ def _chains(order: list[Value], bwd: list[BackwardStep], label: dict[Value, str]
     return lines
 
 
-def _wrapped(line: str) -> str:
-    """A long chain-rule line broken before an "=", the rest indented, to fit WIDTH."""
+def _wrapped(line: str, width: int) -> str:
+    """A long chain-rule line broken before an "=", the rest indented, to fit `width`."""
     parts = line.split(" = ")
     out = [parts[0]]
     for part in parts[1:]:
-        if len(out[-1]) + 3 + len(part) <= WIDTH:
+        if len(out[-1]) + 3 + len(part) <= width:
             out[-1] += " = " + part
         else:
             out.append(" " * 8 + "= " + part)

@@ -86,6 +86,19 @@ def test_explain_table_is_aligned():
     assert max(map(len, lines)) <= 100
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_explain_fits_an_80_column_terminal_and_still_says_everything(mode):
+    C, _ = neuron()
+    wide, narrow = explain(C, mode=mode), explain(C, mode=mode, width=80)
+    assert max(map(len, wide.splitlines())) > 80 >= max(map(len, narrow.splitlines()))
+    words = lambda text: sorted(re.findall(r"\S+", text.replace("|", "")))
+    numbers = lambda text: sorted(re.findall(r"-?\d+\.\d+", text))
+    assert numbers(narrow) == numbers(wide)  # the same numbers, in other places
+    if mode == "reverse":
+        assert "dC/da * da/dz" in narrow and "da/dz = 1/cosh(z)^2 = 0.30502" in narrow
+    assert len(words(narrow)) >= len(words(wide)) - 12  # only headers reworded
+
+
 def test_a_local_partial_never_reads_like_a_total_and_constants_are_not_inputs():
     x = Value(1.0, label="x")
     f = x * x + 3
