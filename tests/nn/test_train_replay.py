@@ -149,3 +149,18 @@ def test_a_step_that_fails_leaves_the_last_good_numbers_in_the_values():
     assert results[0][:2] == results[1][:2] == (OverflowError, 1)
     assert np.allclose(results[0][2], results[1][2], rtol=1e-12, atol=0)
     assert results[0][2][0][0] != 0.5  # the first step's update is kept
+
+
+def test_an_optimiser_over_some_parameters_trains_only_those_as_eager_does():
+    """A frozen first layer: the optimiser moves the others; the replay steps Values then."""
+    results = []
+    for compile in (True, False):
+        d = data.load("moons", n=30, labels="pm1")
+        model = MLP(2, [4, 1], seed=5)
+        frozen = model.layers[0].parameters()
+        opt = optim.SGD(model.layers[1].parameters(), lr=0.1)
+        history = fit(model, d, loss="hinge", optimiser=opt, epochs=3, progress=False, compile=compile)
+        assert [p.data for p in frozen] == [p.data for p in MLP(2, [4, 1], seed=5).layers[0].parameters()]
+        results.append((history.path, [p.data for p in model.parameters()]))
+    assert results[0][0] == "compiled replay"
+    assert np.allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-13)
