@@ -19,7 +19,7 @@ from . import notation
 from .derivation import Equation, Section, chain_sum, check_format, computed, local_partial, render
 from .forward import forward_sections
 from .notation import expression, names, number, ratio, reading_order, table
-from .value import Value, as_float
+from .value import Value, as_count, as_float
 
 __all__ = ["ForwardStep", "BackwardStep", "Edge", "forward_steps", "backward_steps", "explain"]
 
@@ -169,6 +169,7 @@ def explain(root: Value, grad: float = 1.0, *, format: str = "text", mode: str =
     """
     _check_value(root)
     check_format(format)
+    as_count(width, "width (columns)", minimum=1)
     if mode == "forward":
         if grad != 1.0:
             raise ValueError("grad seeds reverse mode; forward mode seeds each input of wrt with 1")

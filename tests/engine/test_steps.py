@@ -99,6 +99,13 @@ def test_explain_fits_an_80_column_terminal_and_still_says_everything(mode):
     assert len(words(narrow)) >= len(words(wide)) - 12  # only headers reworded
 
 
+@pytest.mark.parametrize("width", ["80", 0, True, 80.0])
+def test_a_width_that_is_not_a_count_of_columns_is_refused(width):
+    C, _ = neuron()
+    with pytest.raises(ValueError, match=r"width \(columns\) must be an int >= 1"):
+        explain(C, width=width)
+
+
 def test_a_local_partial_never_reads_like_a_total_and_constants_are_not_inputs():
     x = Value(1.0, label="x")
     f = x * x + 3
