@@ -125,6 +125,7 @@ class Rows:
         self.repeated = len(starts) < into.size
         self.order, self.starts, self.targets = order, starts, ranked[starts]
         self.first = False  # the first amounts its rows get in a pass: written, not added (see first_writes)
+        self.plain = self.pick is None and not self.repeated and isinstance(self.into, slice)  # one run, each row once
 
     def get(self, array: np.ndarray) -> np.ndarray:
         if len(self.shape) == 1:
@@ -134,13 +135,13 @@ class Rows:
     def fresh(self, array: np.ndarray) -> np.ndarray | None:
         """The rows as a view to compute their first amounts straight into (no temporary),
         when this is their first write in a pass and they are one plain run; else None."""
-        if self.first and self.pick is None and not self.repeated and isinstance(self.into, slice):
+        if self.first and self.plain:
             return array[self.into].reshape(self.shape + array.shape[1:])
         return None
 
     def add(self, array: np.ndarray, amounts) -> None:
         full = self.shape + array.shape[1:]
-        if self.pick is None and not self.repeated and isinstance(self.into, slice):
+        if self.plain:
             into = array[self.into].reshape(full)  # a view: amounts broadcast into it, never copied out
             if self.first:
                 into[...] = amounts
