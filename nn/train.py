@@ -221,9 +221,11 @@ def fit(
                 if callback is not None:
                     if arrays is not None:
                         arrays.write()  # the callback sees the model as it is, and may change it
-                    callback(epoch, history.loss[-1], history.accuracy[-1])
-                    if arrays is not None:
-                        arrays.read()
+                    try:
+                        callback(epoch, history.loss[-1], history.accuracy[-1])
+                    finally:
+                        if arrays is not None:
+                            arrays.read()  # also when it stops the run by raising
     finally:
         if arrays is not None:
             arrays.write()  # also when a step raised: the Values hold the last good numbers

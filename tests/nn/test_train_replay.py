@@ -137,6 +137,21 @@ def test_a_callback_sees_the_model_as_it_is_and_may_change_it():
     assert [p.data for p in fast_model.parameters()] == pytest.approx([p.data for p in eager_model.parameters()], rel=1e-10)
 
 
+def test_a_callback_that_changes_a_weight_and_stops_the_run_keeps_its_change():
+    class Stop(Exception):
+        pass
+
+    def clip_and_stop(model, epoch, loss, accuracy):
+        model.parameters()[0].data = 0.25
+        raise Stop
+
+    d = data.load("moons", n=30, labels="pm1")
+    model = MLP(2, [6, 1], seed=4)
+    with pytest.raises(Stop):
+        fit(model, d, loss="hinge", epochs=4, progress=False, callback=lambda *a: clip_and_stop(model, *a))
+    assert model.parameters()[0].data == 0.25
+
+
 def test_a_step_that_fails_leaves_the_last_good_numbers_in_the_values():
     d = data.Dataset([[1e100, 1.0], [1.0, -1.0]], [1.0, -1.0], "huge")  # the first step is fine, the second overflows
     results = []
