@@ -89,6 +89,8 @@ def progress_bar(epochs: int, enabled: bool, file: TextIO | None = None, desc: s
 
 def _show(bar: tqdm, loss: float, accuracy: float | None) -> None:
     """The epoch's loss (and accuracy) as the bar's postfix, then one step forward."""
+    if bar.disable:
+        return  # nobody looks: formatting the postfix would cost a tenth of a small step
     postfix = {"loss": f"{loss:.4g}"}
     if accuracy is not None:
         postfix["acc"] = f"{accuracy:.1%}"
