@@ -367,7 +367,8 @@ def _scores(what: str, loss: float, accuracy: float | None) -> str:
 def _summary(history) -> str:
     if not history.loss:
         return "no epochs run"
-    line = f"loss {history.loss[0]:.4g} -> {history.loss[-1]:.4g} in {history.seconds:.1f} s"
+    took = f"{history.seconds:.2f}" if history.seconds < 1 else f"{history.seconds:.1f}"  # not "0.0 s" for a fast run
+    line = f"loss {history.loss[0]:.4g} -> {history.loss[-1]:.4g} in {took} s"
     if history.accuracy and history.accuracy[-1] is not None:
         line += f", training accuracy {history.accuracy[-1]:.1%}"
     return line
